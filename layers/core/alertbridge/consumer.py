@@ -1,0 +1,109 @@
+"""The incident function's work: a batch of queued canonical alerts -> incident writes.
+
+Messages are grouped by (service, dedup_key): each group costs one consistent read and one
+conditional write (a transaction when it touches two episodes), however many messages it has, and
+groups never contend with each other. A conflict (another invocation wrote the key) means: read
+again, decide again. A group that still fails is reported as failed for all its messages, so SQS
+delivers just those again; a message that cannot be read at all fails alone and, after the queue's
+maxReceiveCount, lands in the DLQ.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+
+from alertbridge.incidents import Decision, decide
+from alertbridge.models.alert import CanonicalAlert
+from alertbridge.models.records import RecoveryPolicy
+from alertbridge.store.incidents import Conflict, IncidentStore
+from alertbridge.timestamps import now
+
+logger = Logger(child=True)
+
+MAX_CONFLICT_RETRIES = 8
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    body: str
+
+
+@dataclass
+class BatchResult:
+    failed: list[str] = field(default_factory=list)  # SQS message ids to deliver again
+    decisions: list[Decision] = field(default_factory=list)
+    unreadable: int = 0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for decision in self.decisions:
+            for key, value in decision.counts().items():
+                out[key] += value
+        return dict(out)
+
+
+def parse(body: str) -> CanonicalAlert:
+    """The canonical alert in an EventBridge event, as the rule's SQS target receives it."""
+    event = json.loads(body)
+    if not isinstance(event, dict) or "detail" not in event:
+        raise ValueError("not an EventBridge event")
+    return CanonicalAlert.model_validate(event["detail"])
+
+
+def process(
+    messages: Iterable[Message],
+    store: IncidentStore,
+    policy_of: Callable[[CanonicalAlert], RecoveryPolicy],
+) -> BatchResult:
+    result = BatchResult()
+    groups: dict[tuple[str, str], list[tuple[Message, CanonicalAlert]]] = defaultdict(list)
+    for message in messages:
+        try:
+            alert = parse(message.body)
+        except (ValueError, ValidationError) as exc:
+            logger.error("unreadable message", extra={"message_id": message.message_id, "error": str(exc)[:500]})
+            result.failed.append(message.message_id)
+            result.unreadable += 1
+            continue
+        groups[(alert.service_id, alert.dedup_key)].append((message, alert))
+
+    for (service_id, dedup_key), members in groups.items():
+        alerts = [alert for _, alert in members]
+        logger.append_keys(delivery_id=sorted({a.delivery_id for a in alerts}), service_id=service_id)
+        try:
+            decision = apply_group(store, service_id, dedup_key, alerts, policy_of(alerts[0]))
+        except Exception:
+            logger.exception("incident update failed; messages will be retried", extra={"dedup_key": dedup_key})
+            result.failed.extend(message.message_id for message, _ in members)
+            continue
+        result.decisions.append(decision)
+        logger.info(
+            "incident updated",
+            extra={"dedup_key": dedup_key, "results": decision.counts(), "messages": len(members)},
+        )
+    logger.remove_keys(["delivery_id", "service_id"])
+    return result
+
+
+def apply_group(
+    store: IncidentStore, service_id: str, dedup_key: str, alerts: list[CanonicalAlert], policy: RecoveryPolicy
+) -> Decision:
+    """Read, decide, write; on a conflict, again from a fresh read."""
+    for _ in range(MAX_CONFLICT_RETRIES):
+        latest = store.latest(service_id, dedup_key)
+        decision = decide(latest, alerts, policy, now())
+        if not decision.writes:
+            return decision
+        try:
+            store.save(decision.writes)
+        except Conflict:
+            continue
+        return decision
+    raise Conflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")

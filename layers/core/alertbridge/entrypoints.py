@@ -1,0 +1,112 @@
+"""Lambda entry points: translate API Gateway / SQS events to the modules that do the work.
+
+``functions/<name>/app.py`` is one line that picks one of these. Clients are created when the
+handler is built, i.e. during the Lambda's init phase.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
+
+from alertbridge import runtime
+from alertbridge.consumer import Message, process
+from alertbridge.ingest import Answer, Ingest, decode_body
+from alertbridge.models.alert import CanonicalAlert
+from alertbridge.models.records import RecoveryPolicy
+from alertbridge.store.bus import PublishError
+from alertbridge.store.sources import NotFound
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+NAMESPACE = "Alertbridge"
+
+
+def _http(answer: Answer) -> dict[str, Any]:
+    return {
+        "statusCode": answer.status,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+        "body": json.dumps(answer.body, separators=(",", ":")),
+    }
+
+
+def ingest_handler(source: str) -> Handler:
+    logger = Logger(service=f"ingest-{source}")
+    metrics = Metrics(namespace=NAMESPACE, service=f"ingest-{source}")
+    metrics.set_default_dimensions(source=source)
+    settings = runtime.settings()
+    ingest = Ingest(
+        source, runtime.sources(), runtime.deliveries(), runtime.publisher(), max_body=settings.max_body_bytes
+    )
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        token = (event.get("pathParameters") or {}).get("token")
+        headers = {k: v for k, v in (event.get("headers") or {}).items() if isinstance(v, str)}
+        body = decode_body(event.get("body"), bool(event.get("isBase64Encoded")))
+        metrics.add_metric(name="received", unit=MetricUnit.Count, value=1)
+        try:
+            answer = ingest.handle(token, body, headers)
+        except PublishError as exc:
+            metrics.add_metric(name="publish_failed", unit=MetricUnit.Count, value=exc.failed)
+            logger.error("bus refused events; delivery kept unpublished", extra={"failed": exc.failed})
+            return _http(Answer(503, {"error": "temporarily unable to publish; retry later", "status": 503}))
+        except (BotoCoreError, ClientError):
+            logger.exception("storage unavailable")
+            return _http(Answer(503, {"error": "temporarily unable to store the delivery; retry later", "status": 503}))
+        _count(metrics, answer)
+        logger.info(
+            "delivery answered",
+            extra={"status": answer.status, "outcome": answer.body.get("outcome", "rejected"), "bytes": len(body)},
+        )
+        return _http(answer)
+
+    return handler
+
+
+def _count(metrics: Metrics, answer: Answer) -> None:
+    if answer.status >= 400:
+        metrics.add_metric(name="rejected", unit=MetricUnit.Count, value=1)
+        return
+    tally: dict[str, int] = {"accepted": 0, "ignored": 0, "rejected": 0}
+    for alert in answer.body.get("alerts", []):
+        tally[alert["outcome"]] += 1
+    for name, value in tally.items():
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    if tally["accepted"]:
+        metrics.add_metric(name="published", unit=MetricUnit.Count, value=tally["accepted"])
+
+
+def incident_handler() -> Handler:
+    logger = Logger(service="incidents")
+    metrics = Metrics(namespace=NAMESPACE, service="incidents")
+    store = runtime.incidents()
+    sources = runtime.sources()
+
+    def policy_of(alert: CanonicalAlert) -> RecoveryPolicy:
+        try:
+            return sources.get_source(alert.source_id, cached=True).settings.recovery_policy
+        except NotFound:
+            return "resolve"
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        messages = [Message(r["messageId"], r.get("body", "")) for r in event.get("Records", [])]
+        result = process(messages, store, policy_of)
+        for name, value in result.counts().items():
+            metrics.add_metric(name=_METRIC.get(name, name), unit=MetricUnit.Count, value=value)
+        if result.failed:
+            metrics.add_metric(name="failed_messages", unit=MetricUnit.Count, value=len(result.failed))
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in result.failed]}
+
+    return handler
+
+
+_METRIC = {"duplicate": "deduplicated", "appended": "deduplicated_into_open"}

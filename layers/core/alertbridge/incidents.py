@@ -1,0 +1,335 @@
+"""Incident decisions: pure functions, no AWS.
+
+For one (service, dedup_key), given the key's latest stored episode and a group of canonical alerts,
+``decide`` returns the episodes to write (each with the version it must still have) and what became
+of every alert. The store writes them with conditions, so a concurrent writer makes it re-read and
+decide again: at most one open incident per key, whatever the concurrency.
+
+Ordering rule (PRODUCT.md §4): the open/closed state of a key is the one implied by the signal with
+the latest vendor time. A trigger is "late" when it is not newer than the recovery already applied;
+a recovery is "late" when it is older than the latest trigger of the open incident (on equal times
+the recovery wins). Reminders never change the state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from alertbridge.models.alert import Action, CanonicalAlert, Severity
+from alertbridge.models.records import Incident, RecoveryPolicy, Status, TimelineEntry
+from alertbridge.timestamps import iso
+
+EVENT_ID_WINDOW = 256  # event ids remembered per episode (idempotency for retries and replays)
+EVENT_ID_CHARS = 16  # a 64-bit prefix of the event id is enough within one key, and keeps items small
+TIMELINE_LIMIT = 50  # timeline entries kept per episode: the first one and the latest ones
+
+Result = Literal[
+    "opened",
+    "appended",
+    "reopened",
+    "resolved",
+    "monitoring",
+    "reminder",
+    "duplicate",
+    "late",
+    "recorded",
+]
+
+
+@dataclass(frozen=True)
+class Applied:
+    event_id: str
+    result: Result
+    incident_id: str | None
+
+
+@dataclass
+class Decision:
+    """Episodes to write, keyed by seq, with the version each must still have (None: must not exist)."""
+
+    writes: dict[int, tuple[Incident, int | None]] = field(default_factory=dict)
+    results: list[Applied] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for applied in self.results:
+            out[applied.result] = out.get(applied.result, 0) + 1
+        return out
+
+
+def key_id(service_id: str, dedup_key: str) -> str:
+    """Stable, short id of a (service, dedup_key): the partition of its episodes."""
+    digest = hashlib.sha256(f"{service_id}\x00{dedup_key}".encode()).hexdigest()
+    return f"inc_{digest[:20]}"
+
+
+def incident_id(service_id: str, dedup_key: str, seq: int) -> str:
+    return f"{key_id(service_id, dedup_key)}-{seq}"
+
+
+def parse_incident_id(value: str) -> tuple[str, int] | None:
+    """(key id, seq) of an incident id, or None when it is not one."""
+    head, sep, tail = value.rpartition("-")
+    if not sep or not tail.isdigit() or not head.startswith("inc_") or len(head) != 24:
+        return None
+    seq = int(tail)
+    return (head, seq) if seq > 0 else None
+
+
+def order(alerts: Iterable[CanonicalAlert]) -> list[CanonicalAlert]:
+    """Apply in vendor-time order; on equal times, triggers before recoveries (the recovery wins)."""
+    rank = {Action.TRIGGER: 0, Action.REMINDER: 1, Action.RESOLVE: 2}
+    return sorted(alerts, key=lambda a: (a.occurred_at, rank[a.action], a.event_id))
+
+
+def decide(
+    latest: Incident | None,
+    alerts: Sequence[CanonicalAlert],
+    policy: RecoveryPolicy,
+    now: datetime,
+) -> Decision:
+    """Apply a group of alerts that share one (service, dedup_key) to the key's latest episode."""
+    decision = Decision()
+    current = latest
+    for alert in order(alerts):
+        current, result = _apply(current, alert, policy, now, decision)
+        decision.results.append(Applied(alert.event_id, result, current.id if current.seq else None))
+    return decision
+
+
+def _apply(
+    current: Incident | None, alert: CanonicalAlert, policy: RecoveryPolicy, now: datetime, decision: Decision
+) -> tuple[Incident, Result]:
+    if current is not None and _eid(alert) in current.event_ids:
+        return current, "duplicate"
+    match alert.action:
+        case Action.TRIGGER:
+            return _trigger(current, alert, now, decision)
+        case Action.RESOLVE:
+            return _resolve(current, alert, policy, now, decision)
+        case Action.REMINDER:
+            return _reminder(current, alert, now, decision)
+
+
+def _trigger(
+    current: Incident | None, alert: CanonicalAlert, now: datetime, decision: Decision
+) -> tuple[Incident, Result]:
+    t = alert.occurred_at
+    if current is not None and current.is_open:
+        if current.status is Status.MONITORING:
+            if current.last_resolve_at is not None and t <= current.last_resolve_at:
+                return _late(current, alert, now, decision, "trigger older than the recovery already applied")
+            inc = _count(current, alert, now)
+            inc.status = Status.TRIGGERED
+            _note(inc, now, "reopened", f"new problem while monitoring: {alert.title}", alert)
+            return _stage(decision, current, inc), "reopened"
+        if current.last_resolve_at is not None and t <= current.last_resolve_at:
+            return _late(current, alert, now, decision, "trigger older than a recovery already applied")
+        inc = _count(current, alert, now)
+        _note(inc, now, "alert", f"matched key {alert.dedup_key!r}: {alert.title}", alert)
+        _track_level(inc, alert, now)
+        return _stage(decision, current, inc), "appended"
+
+    if current is not None and current.last_resolve_at is not None and t <= current.last_resolve_at:
+        return _late(current, alert, now, decision, "trigger older than the recovery already applied")
+
+    seq = (current.seq if current is not None else 0) + 1
+    inc = Incident(
+        id=incident_id(alert.service_id, alert.dedup_key, seq),
+        service_id=alert.service_id,
+        dedup_key=alert.dedup_key,
+        seq=seq,
+        source=alert.source,
+        source_id=alert.source_id,
+        status=Status.TRIGGERED,
+        severity=alert.severity,
+        title=alert.title,
+        description=alert.description,
+        alert_count=1,
+        first_seen_at=t,
+        last_seen_at=t,
+        last_trigger_at=t,
+        # The key's ordering memory carries over: triggers older than the last recovery stay late.
+        last_resolve_at=current.last_resolve_at if current is not None else None,
+        opened_at=now,
+        updated_at=now,
+        recurrence_of=current.id if current is not None and not current.is_ledger else None,
+        recoverable=alert.recoverable,
+        test=alert.test,
+        links=[link.model_dump() for link in alert.links],
+        tags=dict(alert.tags),
+        event_ids=[_eid(alert)],
+    )
+    why = f"opened on key {alert.dedup_key!r} ({alert.severity}): {alert.title}"
+    if inc.recurrence_of:
+        why += f"; recurrence of {inc.recurrence_of}"
+    if not alert.recoverable:
+        why += "; the source sends no recovery for it: resolve by hand"
+    _note(inc, now, "opened", why, alert)
+    decision.writes[seq] = (inc, None)
+    return inc, "opened"
+
+
+def _resolve(
+    current: Incident | None, alert: CanonicalAlert, policy: RecoveryPolicy, now: datetime, decision: Decision
+) -> tuple[Incident, Result]:
+    t = alert.occurred_at
+    if current is not None and current.is_open and current.status is not Status.MONITORING:
+        if current.last_trigger_at is not None and t < current.last_trigger_at:
+            return _late(current, alert, now, decision, "recovery older than the latest trigger")
+        inc = _touch(current, alert, now)
+        inc.last_resolve_at = t
+        if policy == "monitor":
+            inc.status = Status.MONITORING
+            _note(inc, now, "monitoring", "recovered at the source; monitoring until a person confirms", alert)
+            return _stage(decision, current, inc), "monitoring"
+        inc.status = Status.RESOLVED
+        inc.resolved_at = now
+        inc.resolved_by = "source"
+        _note(inc, now, "resolved", "resolved by source", alert)
+        return _stage(decision, current, inc), "resolved"
+
+    # Nothing open to resolve (or already monitoring): record it, and remember its time so that
+    # older triggers arriving later do not reopen anything.
+    if current is None:
+        current = _ledger(alert, now)
+        decision.writes[0] = (current, None)
+        inc = current
+    else:
+        inc = _touch(current, alert, now)
+    if inc.last_resolve_at is None or t > inc.last_resolve_at:
+        inc.last_resolve_at = t
+    what = "recovery while monitoring" if inc.status is Status.MONITORING and inc.seq else "recovery with no open incident"
+    _note(inc, now, "recorded", f"{what}: recorded", alert)
+    return _stage(decision, current, inc), "recorded"
+
+
+def _reminder(
+    current: Incident | None, alert: CanonicalAlert, now: datetime, decision: Decision
+) -> tuple[Incident, Result]:
+    if current is not None and current.is_open:
+        inc = _count(current, alert, now)
+        _note(inc, now, "reminder", f"reminder: still failing: {alert.title}", alert)
+        return _stage(decision, current, inc), "reminder"
+    if current is None:
+        current = _ledger(alert, now)
+        decision.writes[0] = (current, None)
+    inc = _touch(current, alert, now)
+    _note(inc, now, "recorded", "reminder with no open incident: ignored (reminders never open one)", alert)
+    return _stage(decision, current, inc), "recorded"
+
+
+def _late(current: Incident, alert: CanonicalAlert, now: datetime, decision: Decision, why: str) -> tuple[Incident, Result]:
+    inc = _touch(current, alert, now)
+    _note(inc, now, "late", f"late signal ignored ({alert.action} at {iso(alert.occurred_at)}): {why}", alert)
+    return _stage(decision, current, inc), "late"
+
+
+def _eid(alert: CanonicalAlert) -> str:
+    return alert.event_id[:EVENT_ID_CHARS]
+
+
+def _ledger(alert: CanonicalAlert, now: datetime) -> Incident:
+    return Incident(
+        id=f"{key_id(alert.service_id, alert.dedup_key)}-0",
+        service_id=alert.service_id,
+        dedup_key=alert.dedup_key,
+        seq=0,
+        source=alert.source,
+        source_id=alert.source_id,
+        status=Status.RESOLVED,
+        severity=Severity.INFO,
+        title=alert.title,
+        opened_at=now,
+        updated_at=now,
+        test=alert.test,
+    )
+
+
+def _touch(current: Incident, alert: CanonicalAlert, now: datetime) -> Incident:
+    """A working copy that remembers the alert's event id (so a retry of it changes nothing)."""
+    inc = current.model_copy(deep=True)
+    inc.event_ids = [*inc.event_ids, _eid(alert)][-EVENT_ID_WINDOW:]
+    inc.updated_at = now
+    if inc.last_seen_at is None or alert.occurred_at > inc.last_seen_at:
+        inc.last_seen_at = alert.occurred_at
+    return inc
+
+
+def _count(current: Incident, alert: CanonicalAlert, now: datetime) -> Incident:
+    inc = _touch(current, alert, now)
+    inc.alert_count += 1
+    return inc
+
+
+def _track_level(inc: Incident, alert: CanonicalAlert, now: datetime) -> None:
+    """Severity follows the source's current level: the latest trigger by vendor time sets it."""
+    if inc.last_trigger_at is not None and alert.occurred_at < inc.last_trigger_at:
+        return
+    inc.last_trigger_at = alert.occurred_at
+    if alert.severity is inc.severity:
+        return
+    kind = "escalated" if alert.severity.rank > inc.severity.rank else "deescalated"
+    _note(inc, now, kind, f"{kind} by level change: {inc.severity} -> {alert.severity}", alert)
+    inc.severity = alert.severity
+
+
+def _note(
+    inc: Incident, now: datetime, kind: str, message: str, alert: CanonicalAlert | None = None, by: str | None = None
+) -> None:
+    entry = TimelineEntry(
+        at=now,
+        kind=kind,
+        message=message,
+        event_id=alert.event_id if alert else None,
+        occurred_at=alert.occurred_at if alert else None,
+        by=by or ("source" if alert else None),
+    )
+    timeline = [*inc.timeline, entry]
+    if len(timeline) > TIMELINE_LIMIT:
+        # Keep the opening entry and the latest ones; count what was dropped. Every alert is still
+        # counted on the incident and kept raw with its delivery.
+        dropped = len(timeline) - TIMELINE_LIMIT
+        timeline = [timeline[0], *timeline[1 + dropped :]]
+        inc.timeline_omitted += dropped
+    inc.timeline = timeline
+
+
+def _stage(decision: Decision, original: Incident, updated: Incident) -> Incident:
+    """Record that ``updated`` must be written, expecting the version ``original`` was read at."""
+    if updated.seq in decision.writes:
+        expected = decision.writes[updated.seq][1]
+    else:
+        expected = original.version
+    decision.writes[updated.seq] = (updated, expected)
+    return updated
+
+
+def manual(current: Incident, action: Literal["acknowledge", "resolve"], who: str, now: datetime) -> Incident:
+    """A person acknowledges or resolves an incident; raises ValueError when that is not possible."""
+    if current.is_ledger:
+        raise ValueError("not an incident")
+    inc = current.model_copy(deep=True)
+    inc.updated_at = now
+    if action == "acknowledge":
+        if inc.status is not Status.TRIGGERED:
+            raise ValueError(f"cannot acknowledge an incident that is {inc.status}")
+        inc.status = Status.ACKNOWLEDGED
+        inc.acknowledged_at = now
+        inc.acknowledged_by = who
+        _note(inc, now, "acknowledged", f"acknowledged by {who}", by=f"person:{who}")
+    else:
+        if inc.status is Status.RESOLVED:
+            raise ValueError("the incident is already resolved")
+        inc.status = Status.RESOLVED
+        inc.resolved_at = now
+        inc.resolved_by = f"person:{who}"
+        # A person's resolve counts as a recovery at this moment: older triggers stay closed.
+        if inc.last_resolve_at is None or now > inc.last_resolve_at:
+            inc.last_resolve_at = now
+        _note(inc, now, "resolved", f"resolved by {who}", by=f"person:{who}")
+    return inc

@@ -1,0 +1,228 @@
+"""The webhook path, one function per source: token -> raw delivery -> mapping -> bus.
+
+Order matters and is the point of this module:
+1. the token is checked before anything else (unknown: 404, nothing stored);
+2. the body is kept raw with its outcome before we answer (nothing a vendor sent is lost);
+3. alerts go to the bus; if the bus will not take them we answer 503 so the vendor retries, and the
+   delivery stays marked unpublished for replay. Event ids are deterministic, so a retry or a replay
+   never counts twice downstream.
+A body we cannot understand is a 4xx with a JSON error, whatever it holds: never a 5xx.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+
+from alertbridge import sources
+from alertbridge.models.alert import CanonicalAlert, raw_ref
+from alertbridge.models.records import AlertOutcome, DeliveryRecord, Outcome, Source
+from alertbridge.sources.base import Delivery, Draft, Ignored, PayloadError, Rejected, validation_message
+from alertbridge.store.bus import Publisher
+from alertbridge.store.deliveries import DeliveryStore, safe_headers
+from alertbridge.store.sources import SourceStore
+from alertbridge.timestamps import now
+
+MAX_BODY_BYTES = 1024 * 1024
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the webhook answers: an HTTP status and a JSON body."""
+
+    status: int
+    body: dict[str, Any]
+    delivery_id: str | None = None
+
+
+@dataclass
+class Normalized:
+    alerts: list[CanonicalAlert] = field(default_factory=list)
+    outcomes: list[AlertOutcome] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> Outcome:
+        kinds = {o.outcome for o in self.outcomes}
+        if "accepted" in kinds:
+            return "accepted"
+        if kinds == {"ignored"}:
+            return "ignored"
+        return "rejected" if kinds else "ignored"
+
+
+def new_delivery_id() -> str:
+    return f"dlv_{int(now().timestamp() * 1000):011x}{secrets.token_hex(6)}"
+
+
+def event_id(service_id: str, source: str, vendor_id: str) -> str:
+    """Deterministic: the same vendor signal to the same service always gets the same id."""
+    return hashlib.sha256(f"{service_id}\x1f{source}\x1f{vendor_id}".encode()).hexdigest()[:32]
+
+
+def normalize(source: Source, delivery: Delivery, delivery_id: str, *, test: bool = False) -> Normalized:
+    """Run the source's mapping over a delivery. Raises PayloadError (4xx) and sources.Unauthorized."""
+    verify = sources.verifier(source.source)
+    if verify is not None:
+        verify(delivery)
+    items = sources.mapper(source.source)(delivery)
+    if not items:
+        raise PayloadError("the body holds no alert")
+    result = Normalized()
+    for index, item in enumerate(items):
+        match item:
+            case Draft():
+                draft = item.bounded()
+                vendor_id = draft.vendor_id
+                alert = CanonicalAlert(
+                    event_id=event_id(source.service_id, source.source, vendor_id),
+                    delivery_id=delivery_id,
+                    service_id=source.service_id,
+                    source_id=source.id,
+                    source=source.source,
+                    action=draft.action,
+                    dedup_key=draft.dedup_key,
+                    severity=draft.severity,
+                    title=draft.title,
+                    description=draft.description,
+                    occurred_at=draft.occurred_at or delivery.received_at,
+                    received_at=delivery.received_at,
+                    links=list(draft.links),
+                    tags=dict(draft.tags),
+                    recoverable=draft.recoverable,
+                    test=test,
+                    raw_ref=raw_ref(delivery_id, index),
+                )
+                result.alerts.append(alert)
+                result.outcomes.append(
+                    AlertOutcome(
+                        index=index,
+                        outcome="accepted",
+                        event_id=alert.event_id,
+                        action=alert.action,
+                        dedup_key=alert.dedup_key,
+                    )
+                )
+            case Ignored(reason=reason):
+                result.outcomes.append(AlertOutcome(index=index, outcome="ignored", reason=reason))
+            case Rejected(reason=reason):
+                result.outcomes.append(AlertOutcome(index=index, outcome="rejected", reason=reason))
+    return result
+
+
+def decode_body(raw: str | None, is_base64: bool) -> bytes:
+    """The exact bytes the vendor sent (API Gateway base64-encodes binary media types)."""
+    if raw is None:
+        return b""
+    if is_base64:
+        try:
+            return base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            return raw.encode("utf-8", "surrogateescape")
+    return raw.encode("utf-8", "surrogateescape")
+
+
+class Ingest:
+    """One source's webhook endpoint, with its adapters."""
+
+    def __init__(
+        self,
+        source: str,
+        tokens: SourceStore,
+        deliveries: DeliveryStore,
+        publisher: Publisher,
+        *,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.source = source
+        self._tokens = tokens
+        self._deliveries = deliveries
+        self._publisher = publisher
+        self._max_body = max_body
+
+    def handle(self, token: str | None, body: bytes, headers: Mapping[str, str], *, test: bool = False) -> Answer:
+        record = self._tokens.authenticate(token) if token else None
+        if record is None or record.source != self.source:
+            # Same answer for "no such token" and "token of another source": nothing to learn.
+            return Answer(404, {"error": "unknown webhook token", "status": 404})
+
+        lowered = {k.lower(): v for k, v in headers.items()}
+        received_at = now()
+        delivery_id = new_delivery_id()
+        delivery = Delivery(body=body, headers=lowered, received_at=received_at, settings=record.settings)
+
+        if len(body) > self._max_body:
+            return self._reject(record, delivery, delivery_id, 413, f"body of {len(body)} bytes exceeds {self._max_body}", test)
+        try:
+            result = normalize(record, delivery, delivery_id, test=test)
+        except sources.Unauthorized as exc:
+            return self._reject(record, delivery, delivery_id, 401, str(exc), test)
+        except PayloadError as exc:
+            return self._reject(record, delivery, delivery_id, exc.status, exc.message, test)
+        except ValidationError as exc:
+            # A mapping produced something the canonical model refuses: still the body's fault.
+            reason = f"cannot normalize: {validation_message(exc)}"
+            return self._reject(record, delivery, delivery_id, 422, reason, test)
+        except Exception:  # a mapping bug must not turn a vendor's body into a 5xx or a loss
+            logger.exception("mapping failed", extra={"source": self.source})
+            reason = "the body could not be mapped (kept; replay it once the mapping is fixed)"
+            return self._reject(record, delivery, delivery_id, 422, reason, test)
+
+        status = 202
+        stored = self._record(record, delivery, delivery_id, result.outcome, None, status, result.outcomes, test)
+        stored.published = not result.alerts
+        self._deliveries.put(stored, body)
+        if result.alerts:
+            self._publisher.publish(result.alerts)  # PublishError: the caller answers 503
+            self._deliveries.mark_published(delivery_id)
+        return Answer(
+            status,
+            {
+                "delivery_id": delivery_id,
+                "outcome": result.outcome,
+                "alerts": [o.model_dump(mode="json", exclude_none=True) for o in result.outcomes],
+            },
+            delivery_id,
+        )
+
+    def _reject(
+        self, record: Source, delivery: Delivery, delivery_id: str, status: int, reason: str, test: bool
+    ) -> Answer:
+        stored = self._record(record, delivery, delivery_id, "rejected", reason, status, [], test)
+        self._deliveries.put(stored, delivery.body)
+        return Answer(status, {"error": reason, "status": status, "delivery_id": delivery_id}, delivery_id)
+
+    def _record(
+        self,
+        record: Source,
+        delivery: Delivery,
+        delivery_id: str,
+        outcome: Outcome,
+        reason: str | None,
+        status: int,
+        outcomes: list[AlertOutcome],
+        test: bool,
+    ) -> DeliveryRecord:
+        return DeliveryRecord(
+            id=delivery_id,
+            service_id=record.service_id,
+            source_id=record.id,
+            source=record.source,
+            received_at=delivery.received_at,
+            headers=safe_headers(dict(delivery.headers)),
+            body_size=len(delivery.body),
+            outcome=outcome,
+            reason=reason,
+            status_code=status,
+            alerts=outcomes,
+            test=test,
+        )

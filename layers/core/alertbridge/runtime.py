@@ -1,0 +1,84 @@
+"""Wiring for the Lambdas: settings from the environment, one client per AWS service, the adapters.
+
+Each piece is built on first use and kept for the execution environment's life: a Lambda builds
+what it uses at init, outside the handler. ``AWS_ENDPOINT_URL`` (read by boto3 itself) points
+everything at the local emulator; nothing here knows about it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from alertbridge.store.bus import Publisher
+from alertbridge.store.deliveries import DeliveryStore
+from alertbridge.store.incidents import IncidentStore
+from alertbridge.store.sources import SourceStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+# Standard retry mode: throttling and 5xx are retried with backoff by botocore itself.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+
+
+@dataclass(frozen=True)
+class Settings:
+    table: str
+    bus: str
+    raw_bucket: str | None
+    raw_retention_days: int
+    max_body_bytes: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            table=os.environ["TABLE_NAME"],
+            bus=os.environ.get("BUS_NAME", ""),
+            raw_bucket=os.environ.get("RAW_BUCKET") or None,
+            raw_retention_days=int(os.environ.get("RAW_RETENTION_DAYS", "30")),
+            max_body_bytes=int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024))),
+        )
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@cache
+def dynamodb() -> DynamoDBClient:
+    return boto3.client("dynamodb", config=_CONFIG)
+
+
+@cache
+def sources() -> SourceStore:
+    return SourceStore(dynamodb(), settings().table)
+
+
+@cache
+def deliveries() -> DeliveryStore:
+    cfg = settings()
+    s3 = boto3.client("s3", config=_CONFIG) if cfg.raw_bucket else None
+    return DeliveryStore(dynamodb(), cfg.table, s3, cfg.raw_bucket, cfg.raw_retention_days)
+
+
+@cache
+def incidents() -> IncidentStore:
+    return IncidentStore(dynamodb(), settings().table)
+
+
+@cache
+def publisher() -> Publisher:
+    return Publisher(boto3.client("events", config=_CONFIG), settings().bus)
+
+
+def reset() -> None:
+    """Forget every client and adapter (tests and the local stack switch environments)."""
+    for fn in (settings, dynamodb, sources, deliveries, incidents, publisher):
+        fn.cache_clear()

@@ -1,0 +1,130 @@
+"""What every source mapping works with: the delivery it reads and the items it gives back.
+
+A mapping turns one raw delivery into a list of items, one per vendor alert in it:
+``Draft`` (becomes a canonical alert), ``Ignored`` (kept with its reason, not published) or
+``Rejected`` (one unreadable element of a batch). A body it cannot read at all raises
+``PayloadError``: the caller answers 4xx with that message and keeps the body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from alertbridge.models.alert import MAX_DESCRIPTION, MAX_KEY, MAX_TAG_VALUE, MAX_TAGS, MAX_TITLE, Action, Link, Severity
+from alertbridge.models.records import SourceSettings
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery as a mapping sees it: the raw bytes and lowercased headers."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    received_at: datetime
+    settings: SourceSettings = field(default_factory=SourceSettings)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+class Draft(BaseModel):
+    """A vendor alert, mapped: everything of the canonical alert that comes from the vendor."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vendor_id: str  # the vendor's own identity of this signal: the event id is derived from it
+    action: Action
+    dedup_key: str
+    severity: Severity
+    title: str
+    description: str = ""
+    occurred_at: datetime | None = None
+    links: tuple[Link, ...] = ()
+    tags: dict[str, str] = Field(default_factory=dict)
+    recoverable: bool = True
+
+    def bounded(self) -> Draft:
+        """Cut vendor-controlled text to the canonical limits (never reject an alert for length)."""
+        tags = {_cut(str(k), 64): _cut(str(v), MAX_TAG_VALUE) for k, v in list(self.tags.items())[:MAX_TAGS]}
+        return self.model_copy(
+            update={
+                "dedup_key": _cut(self.dedup_key, MAX_KEY),
+                "title": _cut(self.title.strip() or self.dedup_key, MAX_TITLE),
+                "description": _cut(self.description, MAX_DESCRIPTION),
+                "tags": tags,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """Understood, deliberately not published (e.g. Heroku build pending, a filtered severity)."""
+
+    reason: str
+    vendor_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """One element of a batch that cannot be read; the rest of the batch still goes through."""
+
+    reason: str
+
+
+Item = Draft | Ignored | Rejected
+
+
+class PayloadError(Exception):
+    """The delivery as a whole cannot be understood: answered with ``status`` and a JSON error."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def decode_text(delivery: Delivery) -> str:
+    """The body as text; empty or non-UTF-8 bodies are a 400."""
+    if not delivery.body.strip():
+        raise PayloadError("empty body", status=400)
+    try:
+        return delivery.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"body is not UTF-8 text (invalid byte at offset {exc.start})", status=400) from exc
+
+
+def parse_json(delivery: Delivery) -> Any:
+    """The body as JSON, whatever the content type says (vendors differ); 400 when it is not JSON."""
+    text = decode_text(delivery)
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise PayloadError("body is not valid JSON: nested too deeply", status=400) from exc
+    except ValueError as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}", status=400) from exc
+
+
+def validation_message(exc: ValidationError, prefix: str = "") -> str:
+    """A short, readable summary of a pydantic error: which fields, what is wrong."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False)[:5]:
+        where = ".".join(str(p) for p in error["loc"]) or "body"
+        parts.append(f"{prefix}{where}: {error['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def require_object(payload: Any, what: str) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise PayloadError(f"expected a JSON object ({what}), got {type(payload).__name__}")
+    return payload

@@ -1,0 +1,119 @@
+"""Raw deliveries: every authenticated webhook body, kept with its outcome.
+
+Cost first: a delivery is one DynamoDB item (about 1 WRU per KiB) holding the zlib-compressed body,
+expiring by TTL. Bodies that stay large after compression go to S3 instead (rare; S3 PUTs cost
+$5 per million, so never the default path).
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from alertbridge.models.records import DeliveryRecord
+from alertbridge.store.sources import NotFound
+from alertbridge.store.table import GSI1, decode_cursor, encode_cursor, from_item, to_item
+from alertbridge.timestamps import iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
+
+INLINE_LIMIT = 300 * 1024  # compressed bytes kept in the item; beyond, in S3 (items max out at 400 KB)
+# Headers worth keeping; anything that may carry a credential (Authorization, cookies, our token
+# header, signatures are kept only as present/absent) never reaches storage.
+SAFE_HEADERS = frozenset(
+    {"content-type", "content-length", "user-agent", "x-forwarded-for", "x-amzn-trace-id", "content-encoding"}
+)
+SECRET_HEADERS = frozenset({"authorization", "heroku-webhook-hmac-sha256", "x-alertbridge-token", "cookie"})
+
+
+def safe_headers(headers: dict[str, str]) -> dict[str, str]:
+    kept = {k: v[:512] for k, v in headers.items() if k in SAFE_HEADERS}
+    kept.update({k: "<present>" for k in headers if k in SECRET_HEADERS})
+    return kept
+
+
+class DeliveryStore:
+    def __init__(self, client: DynamoDBClient, table: str, s3: S3Client | None, bucket: str | None, retention_days: int) -> None:
+        self._db = client
+        self._table = table
+        self._s3 = s3
+        self._bucket = bucket
+        self._retention = timedelta(days=retention_days)
+
+    def put(self, record: DeliveryRecord, body: bytes) -> None:
+        """Keep the delivery and its raw bytes. Raises on failure: the caller answers 5xx."""
+        item: dict[str, Any] = {
+            "PK": f"DLV#{record.id}",
+            "SK": "DLV",
+            "GSI1PK": f"SRC#{record.source_id}#DLV",
+            "GSI1SK": f"{iso(record.received_at)}#{record.id}",
+            "expires_at": int((record.received_at + self._retention).timestamp()),
+            **record.model_dump(mode="json"),
+        }
+        packed = zlib.compress(body, 6)
+        if len(packed) <= INLINE_LIMIT or self._s3 is None or not self._bucket:
+            item["body"] = packed[:INLINE_LIMIT]
+            item["body_truncated"] = len(packed) > INLINE_LIMIT
+        else:
+            key = f"raw/{record.received_at:%Y/%m/%d}/{record.id}.zz"
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=packed)
+            item["body_s3_key"] = key
+        self._db.put_item(TableName=self._table, Item=to_item(item))
+
+    def mark_published(self, delivery_id: str, replays: int | None = None) -> None:
+        names = {"#p": "published"}
+        values: dict[str, Any] = {":t": True}
+        expr = "SET #p = :t"
+        if replays is not None:
+            names["#r"] = "replays"
+            values[":r"] = replays
+            expr += ", #r = :r"
+        self._db.update_item(
+            TableName=self._table,
+            Key=to_item({"PK": f"DLV#{delivery_id}", "SK": "DLV"}),
+            UpdateExpression=expr,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(values),
+        )
+
+    def get(self, delivery_id: str) -> tuple[DeliveryRecord, bytes]:
+        resp = self._db.get_item(
+            TableName=self._table, Key=to_item({"PK": f"DLV#{delivery_id}", "SK": "DLV"}), ConsistentRead=True
+        )
+        if "Item" not in resp:
+            raise NotFound(f"delivery {delivery_id} not found")
+        data = from_item(resp["Item"])
+        if "body_s3_key" in data and self._s3 is not None and self._bucket:
+            packed = self._s3.get_object(Bucket=self._bucket, Key=data["body_s3_key"])["Body"].read()
+        else:
+            packed = data.get("body", b"")
+        body = zlib.decompressobj().decompress(packed) if packed else b""
+        return DeliveryRecord.model_validate(data), body
+
+    def list_for_source(
+        self, source_id: str, *, limit: int = 50, cursor: str | None = None, only: str | None = None
+    ) -> tuple[list[DeliveryRecord], str | None]:
+        """Newest first. ``only``: 'rejected' or 'unpublished'."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GSI1,
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": to_item({":pk": f"SRC#{source_id}#DLV"}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if only == "rejected":
+            kwargs["FilterExpression"] = "outcome = :o"
+            kwargs["ExpressionAttributeValues"].update(to_item({":o": "rejected"}))
+        elif only == "unpublished":
+            kwargs["FilterExpression"] = "published = :f AND outcome = :a"
+            kwargs["ExpressionAttributeValues"].update(to_item({":f": False, ":a": "accepted"}))
+        start = decode_cursor(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        resp = self._db.query(**kwargs)
+        records = [DeliveryRecord.model_validate(from_item(i)) for i in resp.get("Items", [])]
+        return records, encode_cursor(resp.get("LastEvaluatedKey"))

@@ -1,0 +1,96 @@
+"""DynamoDB item codec and pagination shared by the table adapters."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+GSI1 = "GSI1"
+GSI2 = "GSI2"
+
+
+def to_item(data: Mapping[str, Any]) -> dict[str, AttributeValueTypeDef]:
+    return {k: _serializer.serialize(v) for k, v in data.items()}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; our records only hold integers."""
+    from decimal import Decimal  # noqa: PLC0415
+
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, bytes | bytearray) or hasattr(value, "value"):
+        return bytes(getattr(value, "value", value))
+    return value
+
+
+def encode_cursor(key: Mapping[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError as exc:
+        raise ValueError("invalid cursor") from exc
+    if not isinstance(value, dict):
+        raise ValueError("invalid cursor")
+    return value
+
+
+def batch_get(client: DynamoDBClient, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items for keys, in the keys' order (missing ones left out); retries unprocessed keys."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for start in range(0, len(keys), 100):
+        pending: list[dict[str, Any]] = keys[start : start + 100]
+        while pending:
+            resp = client.batch_get_item(RequestItems={table: {"Keys": pending, "ConsistentRead": True}})
+            for item in resp.get("Responses", {}).get(table, []):
+                found[(item["PK"]["S"], item["SK"]["S"])] = dict(item)
+            pending = list(resp.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
+    return [found[(k["PK"]["S"], k["SK"]["S"])] for k in keys if (k["PK"]["S"], k["SK"]["S"]) in found]
+
+
+def query_keys(
+    client: DynamoDBClient, table: str, index: str, attr: str, value: str, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Primary keys of the items under one index partition (all pages, or the first ``limit``)."""
+    keys: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": index,
+        "KeyConditionExpression": "#k = :v",
+        "ExpressionAttributeNames": {"#k": attr},
+        "ExpressionAttributeValues": to_item({":v": value}),
+    }
+    if limit:
+        kwargs["Limit"] = limit
+    while True:
+        resp = client.query(**kwargs)
+        keys.extend({"PK": i["PK"], "SK": i["SK"]} for i in resp.get("Items", []))
+        if limit or "LastEvaluatedKey" not in resp:
+            return keys
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
