@@ -1,0 +1,1 @@
+"""Developer and operator tooling that Lambdas never load: CLI, local stack, demo, test fixtures."""

@@ -15,16 +15,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from alertbridge.incidents import Decision, decide
+from alertbridge.observability import logger
 from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.records import RecoveryPolicy
 from alertbridge.store.incidents import Conflict, IncidentStore
 from alertbridge.timestamps import now
-
-logger = Logger(child=True)
 
 MAX_CONFLICT_RETRIES = 8
 

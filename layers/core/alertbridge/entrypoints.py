@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -20,10 +20,10 @@ from alertbridge.ingest import Answer, Ingest, decode_body
 from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.records import RecoveryPolicy
 from alertbridge.store.bus import PublishError
+from alertbridge.observability import NAMESPACE, logger
 from alertbridge.store.sources import NotFound
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-NAMESPACE = "Alertbridge"
 
 
 def _http(answer: Answer) -> dict[str, Any]:
@@ -35,7 +35,6 @@ def _http(answer: Answer) -> dict[str, Any]:
 
 
 def ingest_handler(source: str) -> Handler:
-    logger = Logger(service=f"ingest-{source}")
     metrics = Metrics(namespace=NAMESPACE, service=f"ingest-{source}")
     metrics.set_default_dimensions(source=source)
     settings = runtime.settings()
@@ -84,7 +83,6 @@ def _count(metrics: Metrics, answer: Answer) -> None:
 
 
 def incident_handler() -> Handler:
-    logger = Logger(service="incidents")
     metrics = Metrics(namespace=NAMESPACE, service="incidents")
     store = runtime.incidents()
     sources = runtime.sources()

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from alertbridge import sources
+from alertbridge.observability import logger
 from alertbridge.models.alert import CanonicalAlert, raw_ref
 from alertbridge.models.records import AlertOutcome, DeliveryRecord, Outcome, Source
 from alertbridge.sources.base import Delivery, Draft, Ignored, PayloadError, Rejected, validation_message
@@ -32,8 +32,6 @@ from alertbridge.store.sources import SourceStore
 from alertbridge.timestamps import now
 
 MAX_BODY_BYTES = 1024 * 1024
-
-logger = Logger(child=True)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Never reach real AWS from the test suite, whatever the machine has configured.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "Alertbridge",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from moto import mock_aws  # noqa: E402
+
+from alertbridge_tools.harness import Harness  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT.parent / "shared" / "vendor-samples"
+
+
+def sample(name: str) -> bytes:
+    """A vendor sample's exact bytes (../shared/vendor-samples)."""
+    return (SAMPLES / name).read_bytes()
+
+
+def sample_json(name: str) -> Any:
+    return json.loads(sample(name))
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def stack(aws: None) -> Harness:
+    """The template's resources on in-process moto, with the real functions wired to them."""
+    return Harness.create()
+
+
+@pytest.fixture
+def service_id(stack: Harness) -> str:
+    from alertbridge import runtime
+
+    return runtime.sources().create_service("checkout").id

@@ -1,0 +1,122 @@
+"""The real functions wired to an emulated stack, in one process: what the tests, the demo and the
+local stack drive. Webhooks go through the real handlers as API Gateway proxy events; the queue is
+delivered to the incident function by the event-source-mapping poller."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from alertbridge import runtime
+from alertbridge.models.records import Source, SourceSettings
+from alertbridge_tools.apigw import proxy_event, webhook_event
+from alertbridge_tools.esm import Handler, PollResult, QueuePoller
+from alertbridge_tools.template import REGION, Stack, create_stack
+
+
+@dataclass
+class LambdaContext:
+    """What Powertools reads from the Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = ""
+    aws_request_id: str = ""
+
+    @classmethod
+    def for_function(cls, name: str) -> LambdaContext:
+        return cls(
+            function_name=name,
+            invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{name}",
+            aws_request_id=str(uuid.uuid4()),
+        )
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Harness:
+    def __init__(self, stack: Stack, *, endpoint_url: str | None = None) -> None:
+        self.stack = stack
+        self.endpoint_url = endpoint_url
+        os.environ.update(stack.environment())
+        if endpoint_url:
+            os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+        runtime.reset()
+        self.sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
+        self.handlers: dict[str, Handler] = {name: fn.load() for name, fn in stack.functions.items()}
+        self.pollers = [
+            QueuePoller(
+                self.sqs,
+                es.queue_url,
+                self.sqs.get_queue_attributes(QueueUrl=es.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+                    "QueueArn"
+                ],
+                self._invoker(es.function),
+                batch_size=es.batch_size,
+                report_failures=es.report_failures,
+            )
+            for es in stack.event_sources
+        ]
+
+    @classmethod
+    def create(cls, *, endpoint_url: str | None = None, parameters: dict[str, str] | None = None) -> Harness:
+        session = boto3.Session(region_name=REGION)
+        return cls(create_stack(session, parameters=parameters, endpoint_url=endpoint_url), endpoint_url=endpoint_url)
+
+    def _invoker(self, function: str) -> Handler:
+        def invoke(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+            return self.handlers[function](event, LambdaContext.for_function(function))
+
+        return invoke
+
+    # --- driving it ---------------------------------------------------------------------------
+    def add_source(self, service_id: str, source: str, settings: SourceSettings | None = None) -> tuple[Source, str]:
+        return runtime.sources().add_source(service_id, source, settings or SourceSettings())
+
+    def request(self, event: dict[str, Any]) -> Response:
+        """Route a proxy event the way API Gateway would, and call the function."""
+        found = self.stack.route(event["httpMethod"], event["path"])
+        if found is None:
+            return Response(404, {"message": "Missing Authentication Token"}, {})  # API Gateway's own 404
+        route, params = found
+        event = {**event, "pathParameters": params or None, "resource": route.path}
+        raw = self._invoker(route.function)(event, None)
+        body = raw.get("body") or ""
+        if raw.get("isBase64Encoded"):
+            body = base64.b64decode(body).decode()
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = body
+        return Response(int(raw["statusCode"]), parsed, dict(raw.get("headers") or {}))
+
+    def post(
+        self, source: str, token: str, body: bytes, headers: Mapping[str, str] | None = None, *, binary: bool = True
+    ) -> Response:
+        return self.request(webhook_event(source, token, body, headers, binary=binary))
+
+    def get(self, path: str, query: Mapping[str, str] | None = None) -> Response:
+        return self.request(proxy_event("GET", path, resource=path, query=query))
+
+    def pump(self) -> PollResult:
+        """Deliver everything queued to the incident function (retrying what fails, as SQS would)."""
+        total = PollResult()
+        for poller in self.pollers:
+            step = poller.drain()
+            total.received += step.received
+            total.deleted += step.deleted
+            total.failed += step.failed
+            total.invocations += step.invocations
+        return total

@@ -1,0 +1,322 @@
+"""Read template.yaml and create what it declares on an AWS emulator (moto, in-process or server).
+
+There is no second copy of the infrastructure: tables, buckets, the bus, the rule with its real
+event pattern, the queues with their redrive policies, the functions' environment and routes, and
+the SQS event source mappings all come from the template.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...)."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as fh:
+        data: dict[str, Any] = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506  (SafeLoader subclass)
+    return data
+
+
+@dataclass
+class Route:
+    method: str
+    path: str  # API Gateway resource path, e.g. /hooks/kapacitor/{token}
+    function: str  # logical id
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method.upper() != self.method.upper():
+            return None
+        want = self.path.strip("/").split("/")
+        got = path.strip("/").split("/")
+        if len(want) != len(got):
+            return None
+        params: dict[str, str] = {}
+        for pattern, value in zip(want, got, strict=True):
+            if pattern.startswith("{") and pattern.endswith("}"):
+                if not value:
+                    return None
+                params[pattern[1:-1]] = value
+            elif pattern != value:
+                return None
+        return params
+
+
+@dataclass
+class Function:
+    logical_id: str
+    code_dir: Path
+    handler: str  # module.attribute
+    environment: dict[str, str]
+
+    def load(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        """Import the function's handler module by path, afresh: its init runs again, as in a new
+        execution environment (clients and adapters built from the current environment)."""
+        module_name, _, attr = self.handler.rpartition(".")
+        unique = f"_fn_{self.logical_id}_{module_name}"
+        spec = importlib.util.spec_from_file_location(unique, self.code_dir / f"{module_name}.py")
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {self.code_dir}/{module_name}.py")
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        sys.modules[unique] = module
+        spec.loader.exec_module(module)
+        handler: Callable[[dict[str, Any], Any], dict[str, Any]] = getattr(module, attr)
+        return handler
+
+
+@dataclass
+class EventSource:
+    function: str
+    queue_url: str
+    batch_size: int
+    batching_window: float
+    report_failures: bool
+
+
+@dataclass
+class Stack:
+    """The physical names of what was created, and the template's functions, routes and mappings."""
+
+    parameters: dict[str, str]
+    physical: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
+    attributes: dict[tuple[str, str], str] = field(default_factory=dict)  # (logical id, attr) -> value
+    functions: dict[str, Function] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    event_sources: list[EventSource] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, str]:
+        """Every function's variables together (they agree where they overlap, but for the service name)."""
+        env: dict[str, str] = {}
+        for fn in self.functions.values():
+            env.update({k: v for k, v in fn.environment.items() if k != "POWERTOOLS_SERVICE_NAME"})
+        return env
+
+    def route(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None
+
+
+class _Resolver:
+    def __init__(self, template: dict[str, Any], stack: Stack) -> None:
+        self.template = template
+        self.stack = stack
+        self.conditions = {name: self.value(expr) for name, expr in template.get("Conditions", {}).items()}
+
+    def value(self, expr: Any) -> Any:  # noqa: PLR0911
+        if isinstance(expr, list):
+            return [v for v in (self.value(e) for e in expr) if v is not _NO_VALUE]
+        if not isinstance(expr, dict):
+            return expr
+        if len(expr) == 1:
+            (key, arg), = expr.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                return self.stack.attributes[(arg[0], arg[1])]
+            if key == "Fn::Sub":
+                return self.sub(arg)
+            if key == "Fn::If":
+                name, then, otherwise = arg
+                return self.value(then if self.conditions[name] else otherwise)
+            if key == "Fn::Equals":
+                return self.value(arg[0]) == self.value(arg[1])
+            if key == "Fn::Not":
+                return not self.value(arg[0])
+            if key == "Fn::Join":
+                return arg[0].join(str(self.value(v)) for v in arg[1])
+        return {k: v for k, v in ((k, self.value(v)) for k, v in expr.items()) if v is not _NO_VALUE}
+
+    def ref(self, name: str) -> Any:
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com",
+                  "AWS::StackName": "alertbridge-local", "AWS::Partition": "aws", "AWS::NoValue": _NO_VALUE}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.stack.parameters:
+            return self.stack.parameters[name]
+        return self.stack.physical[name]
+
+    def sub(self, arg: Any) -> str:
+        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def repl(found: re.Match[str]) -> str:
+            name = found.group(1)
+            if name in extra:
+                return str(self.value(extra[name]))
+            if "." in name and not name.startswith("AWS::"):
+                logical, attr = name.split(".", 1)
+                return str(self.stack.attributes[(logical, attr)])
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", repl, text)
+
+
+_NO_VALUE = object()
+
+
+def create_stack(
+    session: boto3.Session | None = None,
+    *,
+    parameters: dict[str, str] | None = None,
+    template_path: Path = TEMPLATE,
+    endpoint_url: str | None = None,
+) -> Stack:
+    """Create the template's data and messaging resources on the emulator the session points at."""
+    template = load_template(template_path)
+    params = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    params.update({"Stage": "dev"} | (parameters or {}))
+    stack = Stack(parameters=params)
+    resolver = _Resolver(template, stack)
+    session = session or boto3.Session(region_name=REGION)
+    clients: dict[str, Any] = {}
+
+    def client(name: str) -> Any:
+        if name not in clients:
+            clients[name] = session.client(name, region_name=REGION, endpoint_url=endpoint_url)
+        return clients[name]
+
+    resources: dict[str, dict[str, Any]] = template["Resources"]
+    by_type: dict[str, list[str]] = {}
+    for logical, spec in resources.items():
+        by_type.setdefault(spec["Type"], []).append(logical)
+    suffix = uuid.uuid4().hex[:8]
+
+    for logical in by_type.get("AWS::DynamoDB::Table", []):
+        props = resolver.value(resources[logical]["Properties"])
+        name = f"alertbridge-{logical.lower()}-{suffix}"
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        client("dynamodb").create_table(**kwargs)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            client("dynamodb").update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        stack.physical[logical] = name
+        stack.attributes[(logical, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+
+    for logical in by_type.get("AWS::S3::Bucket", []):
+        name = f"alertbridge-{logical.lower()}-{suffix}"
+        client("s3").create_bucket(Bucket=name)
+        stack.physical[logical] = name
+        stack.attributes[(logical, "Arn")] = f"arn:aws:s3:::{name}"
+
+    for logical in by_type.get("AWS::Events::EventBus", []):
+        props = resolver.value(resources[logical]["Properties"])
+        name = f"{props['Name']}-{suffix}"
+        arn = client("events").create_event_bus(Name=name)["EventBusArn"]
+        stack.physical[logical] = name
+        stack.attributes[(logical, "Arn")] = arn
+        stack.attributes[(logical, "Name")] = name
+
+    # Queues: dead-letter queues first, so redrive policies can name them.
+    queues = sorted(by_type.get("AWS::SQS::Queue", []), key=lambda q: "RedrivePolicy" in resources[q].get("Properties", {}))
+    for logical in queues:
+        raw = resources[logical].get("Properties", {})
+        props = resolver.value(raw)
+        name = f"alertbridge-{logical.lower()}-{suffix}"
+        attributes = {k: str(props[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in props}
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        url = client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        stack.physical[logical] = url
+        stack.attributes[(logical, "Arn")] = arn
+        stack.attributes[(logical, "QueueName")] = name
+        stack.attributes[(logical, "QueueUrl")] = url
+
+    for logical in by_type.get("AWS::Serverless::Function", []):
+        stack.physical[logical] = f"alertbridge-{logical}"
+
+    for logical in by_type.get("AWS::Events::Rule", []):
+        props = resolver.value(resources[logical]["Properties"])
+        bus = props.get("EventBusName", "default")
+        arn = client("events").put_rule(
+            Name=f"{logical}-{suffix}",
+            EventBusName=bus,
+            EventPattern=json.dumps(props["EventPattern"]),
+            State=props.get("State", "ENABLED"),
+        )["RuleArn"]
+        targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in props.get("Targets", [])]
+        if targets:
+            client("events").put_targets(Rule=f"{logical}-{suffix}", EventBusName=bus, Targets=targets)
+        stack.physical[logical] = f"{logical}-{suffix}"
+        stack.attributes[(logical, "Arn")] = arn
+
+    globals_fn = template.get("Globals", {}).get("Function", {})
+    global_env = resolver.value(globals_fn.get("Environment", {}).get("Variables", {}))
+    for logical in by_type.get("AWS::Serverless::Function", []):
+        props = resources[logical]["Properties"]
+        env = {**global_env, **resolver.value(props.get("Environment", {}).get("Variables", {}))}
+        stack.functions[logical] = Function(
+            logical_id=logical,
+            code_dir=ROOT / props["CodeUri"],
+            handler=props["Handler"],
+            environment={k: str(v) for k, v in env.items()},
+        )
+        for event in props.get("Events", {}).values():
+            if event["Type"] == "Api":
+                stack.routes.append(Route(event["Properties"]["Method"], event["Properties"]["Path"], logical))
+
+    for logical in by_type.get("AWS::Lambda::EventSourceMapping", []):
+        props = resources[logical]["Properties"]
+        function = props["FunctionName"]["Ref"]
+        queue = props["EventSourceArn"]["Fn::GetAtt"][0]
+        stack.event_sources.append(
+            EventSource(
+                function=function,
+                queue_url=stack.physical[queue],
+                batch_size=int(props.get("BatchSize", 10)),
+                batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+                report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            )
+        )
+
+    for name, output in template.get("Outputs", {}).items():
+        try:
+            stack.outputs[name] = str(resolver.value(output["Value"]))
+        except KeyError:
+            continue  # outputs naming resources the emulator does not create (the API id)
+    return stack
