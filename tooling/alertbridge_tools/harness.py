@@ -51,6 +51,7 @@ class Harness:
         self.stack = stack
         self.endpoint_url = endpoint_url
         os.environ.update(stack.environment())
+        os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "alertbridge-local")
         if endpoint_url:
             os.environ["AWS_ENDPOINT_URL"] = endpoint_url
         runtime.reset()

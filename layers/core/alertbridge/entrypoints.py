@@ -10,8 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from alertbridge import runtime
@@ -35,7 +34,7 @@ def _http(answer: Answer) -> dict[str, Any]:
 
 
 def ingest_handler(source: str) -> Handler:
-    metrics = Metrics(namespace=NAMESPACE, service=f"ingest-{source}")
+    metrics = EphemeralMetrics(namespace=NAMESPACE, service=f"ingest-{source}")
     metrics.set_default_dimensions(source=source)
     settings = runtime.settings()
     ingest = Ingest(
@@ -68,7 +67,7 @@ def ingest_handler(source: str) -> Handler:
     return handler
 
 
-def _count(metrics: Metrics, answer: Answer) -> None:
+def _count(metrics: EphemeralMetrics, answer: Answer) -> None:
     if answer.status >= 400:
         metrics.add_metric(name="rejected", unit=MetricUnit.Count, value=1)
         return
@@ -83,7 +82,7 @@ def _count(metrics: Metrics, answer: Answer) -> None:
 
 
 def incident_handler() -> Handler:
-    metrics = Metrics(namespace=NAMESPACE, service="incidents")
+    metrics = EphemeralMetrics(namespace=NAMESPACE, service="incidents")
     store = runtime.incidents()
     sources = runtime.sources()
 

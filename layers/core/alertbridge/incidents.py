@@ -126,6 +126,7 @@ def _trigger(
             inc = _count(current, alert, now)
             inc.status = Status.TRIGGERED
             _note(inc, now, "reopened", f"new problem while monitoring: {alert.title}", alert)
+            _track_level(inc, alert, now)
             return _stage(decision, current, inc), "reopened"
         if current.last_resolve_at is not None and t <= current.last_resolve_at:
             return _late(current, alert, now, decision, "trigger older than a recovery already applied")

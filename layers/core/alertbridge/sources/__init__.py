@@ -19,6 +19,10 @@ from alertbridge.sources.base import Delivery, Item
 # source name -> module. Adding a source: a module here, a function + route in template.yaml.
 MODULES: dict[str, str] = {
     "kapacitor": "alertbridge.sources.kapacitor",
+    "threatstack": "alertbridge.sources.threatstack",
+    "heroku": "alertbridge.sources.heroku",
+    "uptrends": "alertbridge.sources.uptrends",
+    "stathat": "alertbridge.sources.stathat",
 }
 
 SOURCES: tuple[str, ...] = tuple(MODULES)

@@ -128,3 +128,24 @@ def require_object(payload: Any, what: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise PayloadError(f"expected a JSON object ({what}), got {type(payload).__name__}")
     return payload
+
+
+def validate[M: BaseModel](model: type[M], payload: Any, what: str) -> M:
+    """``payload`` read as ``model``; a 422 naming the offending fields when it does not fit."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise PayloadError(f"not {what}: {validation_message(exc)}") from exc
+
+
+def links(*candidates: tuple[str | None, str]) -> tuple[Link, ...]:
+    """Links from ``(href, text)`` pairs; empty hrefs and hrefs the canonical model refuses are left out."""
+    kept: list[Link] = []
+    for href, text in candidates:
+        if not href or not href.strip():
+            continue
+        try:
+            kept.append(Link(href=href.strip(), text=text))
+        except ValidationError:
+            continue  # an overlong vendor URL is not worth rejecting an alert for
+    return tuple(kept)

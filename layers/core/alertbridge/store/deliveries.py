@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from alertbridge.models.records import DeliveryRecord
 from alertbridge.store.sources import NotFound
-from alertbridge.store.table import GSI1, decode_cursor, encode_cursor, from_item, to_item
+from alertbridge.store.table import GSI1, batch_get, decode_cursor, encode_cursor, from_item, to_item
 from alertbridge.timestamps import iso
 
 if TYPE_CHECKING:
@@ -115,5 +115,6 @@ class DeliveryStore:
         if start:
             kwargs["ExclusiveStartKey"] = start
         resp = self._db.query(**kwargs)
-        records = [DeliveryRecord.model_validate(from_item(i)) for i in resp.get("Items", [])]
+        keys = [{"PK": i["PK"], "SK": i["SK"]} for i in resp.get("Items", [])]
+        records = [DeliveryRecord.model_validate(from_item(i)) for i in batch_get(self._db, self._table, keys)]
         return records, encode_cursor(resp.get("LastEvaluatedKey"))
