@@ -23,9 +23,8 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from moto import mock_aws  # noqa: E402
-
-from alertbridge_tools.harness import Harness  # noqa: E402
+from alertbridge_tools.harness import Harness
+from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT.parent / "shared" / "vendor-samples"
@@ -57,3 +56,24 @@ def service_id(stack: Harness) -> str:
     from alertbridge import runtime
 
     return runtime.sources().create_service("checkout").id
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto server on loopback (HTTP, concurrent clients): for tests where concurrency must be real."""
+    from alertbridge_tools.emulator import MotoServer
+
+    server = MotoServer().start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def server_stack(moto_server: str) -> Iterator[Harness]:
+    """The template's resources on the moto server, the real functions wired to them."""
+    harness = Harness.create(endpoint_url=moto_server)
+    yield harness
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from alertbridge import runtime
+
+    runtime.reset()

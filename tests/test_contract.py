@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from pydantic import ValidationError
-
 from alertbridge.models.alert import Action, CanonicalAlert, Severity
 from alertbridge.store.bus import DETAIL_TYPE, EVENT_SOURCE, entry
 from alertbridge_tools.harness import Harness
 from alertbridge_tools.schema import SCHEMA_FILE, render
 from alertbridge_tools.template import load_template
+from pydantic import ValidationError
 
 
 def make_alert(**overrides: object) -> CanonicalAlert:
@@ -44,15 +43,30 @@ def test_checked_in_schema_matches_the_model() -> None:
 
 def test_schema_requires_the_contract_fields() -> None:
     schema = json.loads(SCHEMA_FILE.read_text())
-    for name in ("schema_version", "event_id", "delivery_id", "service_id", "source", "action", "dedup_key",
-                 "severity", "title", "description", "occurred_at", "received_at", "links", "tags", "raw_ref"):
+    for name in (
+        "schema_version",
+        "event_id",
+        "delivery_id",
+        "service_id",
+        "source",
+        "action",
+        "dedup_key",
+        "severity",
+        "title",
+        "description",
+        "occurred_at",
+        "received_at",
+        "links",
+        "tags",
+        "raw_ref",
+    ):
         assert name in schema["properties"], name
     assert schema["additionalProperties"] is False
 
 
 def test_model_refuses_naive_times_and_unknown_fields() -> None:
     with pytest.raises(ValidationError):
-        make_alert(occurred_at=datetime(2024, 5, 14, 10, 0, 10))  # noqa: DTZ001
+        make_alert(occurred_at=datetime(2024, 5, 14, 10, 0, 10))
     with pytest.raises(ValidationError):
         make_alert(surprise=1)
 
@@ -72,8 +86,16 @@ def test_rule_routes_every_model_action_to_the_queue_and_nothing_else(stack: Har
     alerts = [make_alert(action=action, event_id=f"{i:032x}") for i, action in enumerate(Action)]
     resp = events.put_events(Entries=[entry(a, bus) for a in alerts])
     assert resp["FailedEntryCount"] == 0
-    foreign = {"Source": "someone.else", "DetailType": DETAIL_TYPE, "Detail": alerts[0].model_dump_json(), "EventBusName": bus}
-    v2 = {**entry(alerts[0], bus), "Detail": json.dumps({**json.loads(alerts[0].model_dump_json()), "schema_version": "2"})}
+    foreign = {
+        "Source": "someone.else",
+        "DetailType": DETAIL_TYPE,
+        "Detail": alerts[0].model_dump_json(),
+        "EventBusName": bus,
+    }
+    v2 = {
+        **entry(alerts[0], bus),
+        "Detail": json.dumps({**json.loads(alerts[0].model_dump_json()), "schema_version": "2"}),
+    }
     assert events.put_events(Entries=[foreign, v2])["FailedEntryCount"] == 0
 
     queue = stack.stack.physical["AlertQueue"]

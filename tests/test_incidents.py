@@ -6,19 +6,26 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from alertbridge.incidents import TIMELINE_LIMIT, Decision, decide, incident_id, manual, parse_incident_id
 from alertbridge.models.alert import Action, CanonicalAlert, Severity
 from alertbridge.models.records import Incident, RecoveryPolicy, Status
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.test_contract import make_alert
 
 T0 = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def sig(action: Action, minute: int, *, key: str = "cpu", severity: Severity = Severity.CRITICAL, n: int | None = None) -> CanonicalAlert:
+def sig(
+    action: Action,
+    minute: int,
+    *,
+    key: str = "cpu",
+    severity: Severity = Severity.CRITICAL,
+    n: int | None = None,
+) -> CanonicalAlert:
     ident = n if n is not None else minute * 10 + list(Action).index(action)
     return make_alert(
         action=action,
@@ -30,7 +37,10 @@ def sig(action: Action, minute: int, *, key: str = "cpu", severity: Severity = S
 
 
 def run(
-    signals: list[CanonicalAlert], policy: RecoveryPolicy = "resolve", latest: Incident | None = None, split: int = 1
+    signals: list[CanonicalAlert],
+    policy: RecoveryPolicy = "resolve",
+    latest: Incident | None = None,
+    split: int = 1,
 ) -> tuple[Incident | None, list[Decision]]:
     """Apply signals in arrival order, in groups of ``split``, as the store would (latest episode wins)."""
     decisions = []
@@ -55,15 +65,22 @@ def test_trigger_opens_then_resolve_resolves() -> None:
 
 
 def test_repeat_trigger_appends_and_level_change_escalates() -> None:
-    inc, _ = run([sig(Action.TRIGGER, 0, severity=Severity.MEDIUM), sig(Action.TRIGGER, 1, severity=Severity.CRITICAL),
-                  sig(Action.TRIGGER, 2, severity=Severity.MEDIUM)])
+    inc, _ = run(
+        [
+            sig(Action.TRIGGER, 0, severity=Severity.MEDIUM),
+            sig(Action.TRIGGER, 1, severity=Severity.CRITICAL),
+            sig(Action.TRIGGER, 2, severity=Severity.MEDIUM),
+        ]
+    )
     assert inc is not None and inc.alert_count == 3
     assert inc.severity is Severity.MEDIUM  # follows the source's current level
     assert [e.kind for e in inc.timeline] == ["opened", "alert", "escalated", "alert", "deescalated"]
 
 
 def test_older_trigger_does_not_change_the_level() -> None:
-    inc, _ = run([sig(Action.TRIGGER, 5, severity=Severity.CRITICAL), sig(Action.TRIGGER, 1, severity=Severity.INFO)])
+    inc, _ = run(
+        [sig(Action.TRIGGER, 5, severity=Severity.CRITICAL), sig(Action.TRIGGER, 1, severity=Severity.INFO)]
+    )
     assert inc is not None and inc.severity is Severity.CRITICAL and inc.alert_count == 2
 
 
@@ -95,17 +112,24 @@ def test_late_resolve_older_than_latest_trigger_is_ignored() -> None:
 
 def test_resolve_first_is_recorded_and_blocks_older_triggers() -> None:
     inc, decisions = run([sig(Action.RESOLVE, 5), sig(Action.TRIGGER, 3)])
-    assert inc is not None and inc.seq == 0  # the key's ledger, not an incident
+    assert inc is not None and inc.is_ledger and not inc.is_open  # the key's ledger, not an incident
     assert [d.results[0].result for d in decisions] == ["recorded", "late"]
+    assert decisions[0].results[0].incident_id is None
     inc, _ = run([sig(Action.TRIGGER, 7)], latest=inc)
-    assert inc is not None and inc.seq == 1 and inc.status is Status.TRIGGERED and inc.recurrence_of is None
+    assert inc is not None and inc.seq == 2 and inc.status is Status.TRIGGERED and inc.recurrence_of is None
 
 
 def test_reminder_adds_to_open_incident_but_never_opens_one() -> None:
     inc, decisions = run([sig(Action.REMINDER, 0)])
-    assert inc is not None and inc.seq == 0 and decisions[0].results[0].result == "recorded"
+    assert inc is not None and inc.is_ledger and decisions[0].results[0].result == "recorded"
     inc, _ = run([sig(Action.TRIGGER, 1), sig(Action.REMINDER, 2)], latest=inc)
-    assert inc is not None and inc.seq == 1 and inc.alert_count == 2 and inc.timeline[-1].kind == "reminder"
+    assert (
+        inc is not None
+        and inc.seq == 2
+        and not inc.is_ledger
+        and inc.alert_count == 2
+        and inc.timeline[-1].kind == "reminder"
+    )
 
 
 def test_monitor_policy_recovery_moves_to_monitoring_and_a_new_problem_reopens() -> None:

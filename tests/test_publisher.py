@@ -8,11 +8,11 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-
 from alertbridge.models.alert import MAX_DESCRIPTION, CanonicalAlert
 from alertbridge.store.bus import MAX_REQUEST_BYTES, Publisher, PublishError, chunks, entry, entry_size
 from alertbridge_tools.harness import Harness
+from botocore.awsrequest import AWSResponse
+
 from tests.test_contract import make_alert
 
 
@@ -42,7 +42,8 @@ def drain(stack: Harness) -> list[dict[str, Any]]:
     while got := stack.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
         out += [json.loads(m["Body"])["detail"] for m in got]
         stack.sqs.delete_message_batch(
-            QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
+            QueueUrl=queue,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)],
         )
     return out
 
@@ -68,7 +69,10 @@ def refuse(client: Any, decide: Callable[[int, int], bool]) -> list[int]:
             else:
                 results.append(next(sent))
         failed = sum(1 for r in results if "ErrorCode" in r)
-        return AWSResponse("https://events.local", 200, {}, None), {"FailedEntryCount": failed, "Entries": results}
+        return AWSResponse("https://events.local", 200, {}, None), {
+            "FailedEntryCount": failed,
+            "Entries": results,
+        }
 
     client.meta.events.register("before-call.events.PutEvents", before_call)
     return calls

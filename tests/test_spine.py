@@ -7,12 +7,12 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-
 from alertbridge import runtime
 from alertbridge.models.records import Status
 from alertbridge_tools.apigw import EVENTS_DIR, load_event
 from alertbridge_tools.harness import Harness
+from botocore.awsrequest import AWSResponse
+
 from tests.conftest import sample
 
 KEY = "kapacitor/cpu/serverA"
@@ -28,29 +28,45 @@ def scan(stack: Harness) -> list[dict[str, Any]]:
     return db.scan(TableName=stack.stack.physical["Table"])["Items"]
 
 
-def test_critical_then_ok_opens_then_resolves_one_incident(stack: Harness, service_id: str, token: str) -> None:
+def test_critical_then_ok_opens_then_resolves_one_incident(
+    stack: Harness, service_id: str, token: str
+) -> None:
     first = stack.post("kapacitor", token, sample("kapacitor-critical.json"))
     assert first.status == 202
     assert first.body["outcome"] == "accepted"
     assert first.body["alerts"] == [
-        {"index": 0, "outcome": "accepted", "event_id": first.body["alerts"][0]["event_id"], "action": "trigger", "dedup_key": KEY}
+        {
+            "index": 0,
+            "outcome": "accepted",
+            "event_id": first.body["alerts"][0]["event_id"],
+            "action": "trigger",
+            "dedup_key": KEY,
+        }
     ]
     assert stack.pump().deleted == 1
     [open_inc] = runtime.incidents().list_open(service_id)
     assert (open_inc.status, open_inc.severity, open_inc.dedup_key, open_inc.alert_count) == (
-        Status.TRIGGERED, "critical", KEY, 1)
+        Status.TRIGGERED,
+        "critical",
+        KEY,
+        1,
+    )
 
     assert stack.post("kapacitor", token, sample("kapacitor-ok.json")).status == 202
     stack.pump()
     assert runtime.incidents().list_open(service_id) == []
-    incidents, _ = runtime.incidents().list(service_id)
+    incidents, _ = runtime.incidents().for_service(service_id)
     assert [(i.id, i.status, i.resolved_by) for i in incidents] == [(open_inc.id, Status.RESOLVED, "source")]
     assert [e.kind for e in incidents[0].timeline] == ["opened", "resolved"]
 
 
-def test_raw_delivery_is_kept_with_outcome_and_exact_bytes(stack: Harness, token: str, service_id: str) -> None:
+def test_raw_delivery_is_kept_with_outcome_and_exact_bytes(
+    stack: Harness, token: str, service_id: str
+) -> None:
     body = sample("kapacitor-critical.json")
-    resp = stack.post("kapacitor", token, body, {"Authorization": "Basic c2VjcmV0", "User-Agent": "Go-http-client/1.1"})
+    resp = stack.post(
+        "kapacitor", token, body, {"Authorization": "Basic c2VjcmV0", "User-Agent": "Go-http-client/1.1"}
+    )
     record, raw = runtime.deliveries().get(resp.body["delivery_id"])
     assert raw == body
     assert record.outcome == "accepted" and record.published is True and record.status_code == 202
@@ -117,8 +133,19 @@ def test_bodies_we_cannot_understand_are_4xx_json_and_kept(
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"\xff\xfe\x00binary", b"[]", b"null", b'"x"', b"{}", b'{"level":"PANIC","id":"x"}', b'{"level":"OK"}',
-     b'{"id":7,"level":"CRITICAL"}', b"[" * 5000 + b"]" * 5000, b'{"id":"x","level":"CRITICAL","duration":"soon"}'],
+    [
+        b"",
+        b"\xff\xfe\x00binary",
+        b"[]",
+        b"null",
+        b'"x"',
+        b"{}",
+        b'{"level":"PANIC","id":"x"}',
+        b'{"level":"OK"}',
+        b'{"id":7,"level":"CRITICAL"}',
+        b"[" * 5000 + b"]" * 5000,
+        b'{"id":"x","level":"CRITICAL","duration":"soon"}',
+    ],
 )
 def test_never_a_5xx_for_any_body(stack: Harness, token: str, body: bytes) -> None:
     resp = stack.post("kapacitor", token, body)
@@ -135,8 +162,15 @@ def test_oversize_body_is_413_and_kept(stack: Harness, token: str) -> None:
 
 
 def test_every_event_file_is_a_valid_proxy_event(stack: Harness, token: str) -> None:
-    expected = {"critical": 202, "ok": 202, "warning": 202, "details-html-escaped": 202, "no-recoveries": 202,
-                "httppost-row": 422, "not-json": 400}
+    expected = {
+        "critical": 202,
+        "ok": 202,
+        "warning": 202,
+        "details-html-escaped": 202,
+        "no-recoveries": 202,
+        "httppost-row": 422,
+        "not-json": 400,
+    }
     found = sorted(p.stem for p in (EVENTS_DIR / "kapacitor").glob("*.json"))
     assert found == sorted(expected)
     for case, status in expected.items():
@@ -145,7 +179,9 @@ def test_every_event_file_is_a_valid_proxy_event(stack: Harness, token: str) -> 
         assert stack.request(event).status == status, case
 
 
-def test_level_change_escalates_and_no_recoveries_is_noted(stack: Harness, service_id: str, token: str) -> None:
+def test_level_change_escalates_and_no_recoveries_is_noted(
+    stack: Harness, service_id: str, token: str
+) -> None:
     for case in ("warning", "critical", "no-recoveries"):
         assert stack.request(load_event("kapacitor", case, token)).status == 202
     stack.pump()
@@ -157,13 +193,17 @@ def test_level_change_escalates_and_no_recoveries_is_noted(stack: Harness, servi
     assert disk.recoverable is False and "resolve by hand" in disk.timeline[0].message
 
 
-def test_bus_outage_answers_503_and_keeps_the_delivery_unpublished(stack: Harness, service_id: str, token: str) -> None:
+def test_bus_outage_answers_503_and_keeps_the_delivery_unpublished(
+    stack: Harness, service_id: str, token: str
+) -> None:
     publisher = runtime.publisher()
     client = publisher._events
 
     def outage(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         return AWSResponse("https://events", 200, {}, None), {
-            "FailedEntryCount": 1, "Entries": [{"ErrorCode": "ServiceUnavailable", "ErrorMessage": "down"}]}
+            "FailedEntryCount": 1,
+            "Entries": [{"ErrorCode": "ServiceUnavailable", "ErrorMessage": "down"}],
+        }
 
     client.meta.events.register("before-call.events.PutEvents", outage)
     publisher._backoff = 0
@@ -180,9 +220,13 @@ def test_bus_outage_answers_503_and_keeps_the_delivery_unpublished(stack: Harnes
     assert inc.alert_count == 1
 
 
-def test_poison_message_ends_in_the_dlq_and_good_ones_are_applied(stack: Harness, service_id: str, token: str) -> None:
+def test_poison_message_ends_in_the_dlq_and_good_ones_are_applied(
+    stack: Harness, service_id: str, token: str
+) -> None:
     queue = stack.stack.physical["AlertQueue"]
-    stack.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"detail": {"schema_version": "1", "nonsense": True}}))
+    stack.sqs.send_message(
+        QueueUrl=queue, MessageBody=json.dumps({"detail": {"schema_version": "1", "nonsense": True}})
+    )
     stack.sqs.send_message(QueueUrl=queue, MessageBody="not json at all")
     assert stack.post("kapacitor", token, sample("kapacitor-critical.json")).status == 202
     stack.pump()

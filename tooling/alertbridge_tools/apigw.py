@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-EXAMPLE_TOKEN = "EXAMPLE_TOKEN"  # events/ files carry this; tests and tools substitute a real token
+EXAMPLE_TOKEN = "EXAMPLE_TOKEN"  # noqa: S105  (a placeholder: tests and tools substitute a real token)
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-
 from alertbridge import runtime
 from alertbridge.models.records import Source, SourceSettings
+
 from alertbridge_tools.apigw import proxy_event, webhook_event
 from alertbridge_tools.esm import Handler, PollResult, QueuePoller
 from alertbridge_tools.template import REGION, Stack, create_stack
@@ -61,9 +61,9 @@ class Harness:
             QueuePoller(
                 self.sqs,
                 es.queue_url,
-                self.sqs.get_queue_attributes(QueueUrl=es.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-                    "QueueArn"
-                ],
+                self.sqs.get_queue_attributes(QueueUrl=es.queue_url, AttributeNames=["QueueArn"])[
+                    "Attributes"
+                ]["QueueArn"],
                 self._invoker(es.function),
                 batch_size=es.batch_size,
                 report_failures=es.report_failures,
@@ -74,7 +74,9 @@ class Harness:
     @classmethod
     def create(cls, *, endpoint_url: str | None = None, parameters: dict[str, str] | None = None) -> Harness:
         session = boto3.Session(region_name=REGION)
-        return cls(create_stack(session, parameters=parameters, endpoint_url=endpoint_url), endpoint_url=endpoint_url)
+        return cls(
+            create_stack(session, parameters=parameters, endpoint_url=endpoint_url), endpoint_url=endpoint_url
+        )
 
     def _invoker(self, function: str) -> Handler:
         def invoke(event: dict[str, Any], _context: Any) -> dict[str, Any]:
@@ -83,7 +85,9 @@ class Harness:
         return invoke
 
     # --- driving it ---------------------------------------------------------------------------
-    def add_source(self, service_id: str, source: str, settings: SourceSettings | None = None) -> tuple[Source, str]:
+    def add_source(
+        self, service_id: str, source: str, settings: SourceSettings | None = None
+    ) -> tuple[Source, str]:
         return runtime.sources().add_source(service_id, source, settings or SourceSettings())
 
     def request(self, event: dict[str, Any]) -> Response:
@@ -104,7 +108,13 @@ class Harness:
         return Response(int(raw["statusCode"]), parsed, dict(raw.get("headers") or {}))
 
     def post(
-        self, source: str, token: str, body: bytes, headers: Mapping[str, str] | None = None, *, binary: bool = True
+        self,
+        source: str,
+        token: str,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        binary: bool = True,
     ) -> Response:
         return self.request(webhook_event(source, token, body, headers, binary=binary))
 

@@ -27,7 +27,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
     """YAML with CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...)."""
 
 
@@ -40,7 +40,7 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     return {name: value}
 
 
@@ -141,13 +141,13 @@ class _Resolver:
         self.stack = stack
         self.conditions = {name: self.value(expr) for name, expr in template.get("Conditions", {}).items()}
 
-    def value(self, expr: Any) -> Any:  # noqa: PLR0911
+    def value(self, expr: Any) -> Any:
         if isinstance(expr, list):
             return [v for v in (self.value(e) for e in expr) if v is not _NO_VALUE]
         if not isinstance(expr, dict):
             return expr
         if len(expr) == 1:
-            (key, arg), = expr.items()
+            ((key, arg),) = expr.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -166,8 +166,14 @@ class _Resolver:
         return {k: v for k, v in ((k, self.value(v)) for k, v in expr.items()) if v is not _NO_VALUE}
 
     def ref(self, name: str) -> Any:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com",
-                  "AWS::StackName": "alertbridge-local", "AWS::Partition": "aws", "AWS::NoValue": _NO_VALUE}
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": "alertbridge-local",
+            "AWS::Partition": "aws",
+            "AWS::NoValue": _NO_VALUE,
+        }
         if name in pseudo:
             return pseudo[name]
         if name in self.stack.parameters:
@@ -210,7 +216,7 @@ def create_stack(
 
     def client(name: str) -> Any:
         if name not in clients:
-            clients[name] = session.client(name, region_name=REGION, endpoint_url=endpoint_url)
+            clients[name] = session.client(name, region_name=REGION, endpoint_url=endpoint_url)  # type: ignore[call-overload]
         return clients[name]
 
     resources: dict[str, dict[str, Any]] = template["Resources"]
@@ -252,7 +258,10 @@ def create_stack(
         stack.attributes[(logical, "Name")] = name
 
     # Queues: dead-letter queues first, so redrive policies can name them.
-    queues = sorted(by_type.get("AWS::SQS::Queue", []), key=lambda q: "RedrivePolicy" in resources[q].get("Properties", {}))
+    queues = sorted(
+        by_type.get("AWS::SQS::Queue", []),
+        key=lambda q: "RedrivePolicy" in resources[q].get("Properties", {}),
+    )
     for logical in queues:
         raw = resources[logical].get("Properties", {})
         props = resolver.value(raw)
@@ -261,7 +270,9 @@ def create_stack(
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
         url = client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-        arn = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         stack.physical[logical] = url
         stack.attributes[(logical, "Arn")] = arn
         stack.attributes[(logical, "QueueName")] = name
@@ -298,7 +309,9 @@ def create_stack(
         )
         for event in props.get("Events", {}).values():
             if event["Type"] == "Api":
-                stack.routes.append(Route(event["Properties"]["Method"], event["Properties"]["Path"], logical))
+                stack.routes.append(
+                    Route(event["Properties"]["Method"], event["Properties"]["Path"], logical)
+                )
 
     for logical in by_type.get("AWS::Lambda::EventSourceMapping", []):
         props = resources[logical]["Properties"]

@@ -11,6 +11,8 @@ maxReceiveCount, lands in the DLQ.
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,13 +20,13 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from alertbridge.incidents import Decision, decide
-from alertbridge.observability import logger
 from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.records import RecoveryPolicy
+from alertbridge.observability import logger
 from alertbridge.store.incidents import Conflict, IncidentStore
 from alertbridge.timestamps import now
 
-MAX_CONFLICT_RETRIES = 8
+MAX_CONFLICT_RETRIES = 12
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,9 @@ def process(
         try:
             alert = parse(message.body)
         except (ValueError, ValidationError) as exc:
-            logger.error("unreadable message", extra={"message_id": message.message_id, "error": str(exc)[:500]})
+            logger.error(
+                "unreadable message", extra={"message_id": message.message_id, "error": str(exc)[:500]}
+            )
             result.failed.append(message.message_id)
             result.unreadable += 1
             continue
@@ -78,7 +82,9 @@ def process(
         try:
             decision = apply_group(store, service_id, dedup_key, alerts, policy_of(alerts[0]))
         except Exception:
-            logger.exception("incident update failed; messages will be retried", extra={"dedup_key": dedup_key})
+            logger.exception(
+                "incident update failed; messages will be retried", extra={"dedup_key": dedup_key}
+            )
             result.failed.extend(message.message_id for message, _ in members)
             continue
         result.decisions.append(decision)
@@ -91,16 +97,22 @@ def process(
 
 
 def apply_group(
-    store: IncidentStore, service_id: str, dedup_key: str, alerts: list[CanonicalAlert], policy: RecoveryPolicy
+    store: IncidentStore,
+    service_id: str,
+    dedup_key: str,
+    alerts: list[CanonicalAlert],
+    policy: RecoveryPolicy,
 ) -> Decision:
-    """Read, decide, write; on a conflict, again from a fresh read."""
-    for _ in range(MAX_CONFLICT_RETRIES):
+    """Read, decide, write; on a conflict, again from a fresh read after a jittered pause."""
+    for attempt in range(MAX_CONFLICT_RETRIES):
+        if attempt:
+            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # noqa: S311  (jitter, not crypto)
         latest = store.latest(service_id, dedup_key)
         decision = decide(latest, alerts, policy, now())
         if not decision.writes:
             return decision
         try:
-            store.save(decision.writes)
+            store.save(decision)
         except Conflict:
             continue
         return decision

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,8 +18,8 @@ from alertbridge.consumer import Message, process
 from alertbridge.ingest import Answer, Ingest, decode_body
 from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.records import RecoveryPolicy
-from alertbridge.store.bus import PublishError
 from alertbridge.observability import NAMESPACE, logger
+from alertbridge.store.bus import PublishError
 from alertbridge.store.sources import NotFound
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -56,15 +56,21 @@ def ingest_handler(source: str) -> Handler:
             return _http(Answer(503, {"error": "temporarily unable to publish; retry later", "status": 503}))
         except (BotoCoreError, ClientError):
             logger.exception("storage unavailable")
-            return _http(Answer(503, {"error": "temporarily unable to store the delivery; retry later", "status": 503}))
+            return _http(
+                Answer(503, {"error": "temporarily unable to store the delivery; retry later", "status": 503})
+            )
         _count(metrics, answer)
         logger.info(
             "delivery answered",
-            extra={"status": answer.status, "outcome": answer.body.get("outcome", "rejected"), "bytes": len(body)},
+            extra={
+                "status": answer.status,
+                "outcome": answer.body.get("outcome", "rejected"),
+                "bytes": len(body),
+            },
         )
         return _http(answer)
 
-    return handler
+    return cast(Handler, handler)
 
 
 def _count(metrics: EphemeralMetrics, answer: Answer) -> None:
@@ -103,7 +109,7 @@ def incident_handler() -> Handler:
             metrics.add_metric(name="failed_messages", unit=MetricUnit.Count, value=len(result.failed))
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in result.failed]}
 
-    return handler
+    return cast(Handler, handler)
 
 
 _METRIC = {"duplicate": "deduplicated", "appended": "deduplicated_into_open"}

@@ -49,10 +49,15 @@ class Applied:
 
 @dataclass
 class Decision:
-    """Episodes to write, keyed by seq, with the version each must still have (None: must not exist)."""
+    """Episodes to write, keyed by seq, with the version each must still have (None: must not exist).
+
+    ``basis`` is the (seq, version) of the latest episode the decision was made on: the write must
+    fail if that episode changed meanwhile, even when the decision only creates a new episode.
+    """
 
     writes: dict[int, tuple[Incident, int | None]] = field(default_factory=dict)
     results: list[Applied] = field(default_factory=list)
+    basis: tuple[int, int] | None = None
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -93,11 +98,11 @@ def decide(
     now: datetime,
 ) -> Decision:
     """Apply a group of alerts that share one (service, dedup_key) to the key's latest episode."""
-    decision = Decision()
+    decision = Decision(basis=(latest.seq, latest.version) if latest is not None else None)
     current = latest
     for alert in order(alerts):
         current, result = _apply(current, alert, policy, now, decision)
-        decision.results.append(Applied(alert.event_id, result, current.id if current.seq else None))
+        decision.results.append(Applied(alert.event_id, result, None if current.is_ledger else current.id))
     return decision
 
 
@@ -138,7 +143,7 @@ def _trigger(
     if current is not None and current.last_resolve_at is not None and t <= current.last_resolve_at:
         return _late(current, alert, now, decision, "trigger older than the recovery already applied")
 
-    seq = (current.seq if current is not None else 0) + 1
+    seq = current.seq + 1 if current is not None else 1
     inc = Incident(
         id=incident_id(alert.service_id, alert.dedup_key, seq),
         service_id=alert.service_id,
@@ -186,7 +191,9 @@ def _resolve(
         inc.last_resolve_at = t
         if policy == "monitor":
             inc.status = Status.MONITORING
-            _note(inc, now, "monitoring", "recovered at the source; monitoring until a person confirms", alert)
+            _note(
+                inc, now, "monitoring", "recovered at the source; monitoring until a person confirms", alert
+            )
             return _stage(decision, current, inc), "monitoring"
         inc.status = Status.RESOLVED
         inc.resolved_at = now
@@ -198,13 +205,15 @@ def _resolve(
     # older triggers arriving later do not reopen anything.
     if current is None:
         current = _ledger(alert, now)
-        decision.writes[0] = (current, None)
+        decision.writes[current.seq] = (current, None)
         inc = current
     else:
         inc = _touch(current, alert, now)
     if inc.last_resolve_at is None or t > inc.last_resolve_at:
         inc.last_resolve_at = t
-    what = "recovery while monitoring" if inc.status is Status.MONITORING and inc.seq else "recovery with no open incident"
+    what = (
+        "recovery while monitoring" if inc.status is Status.MONITORING else "recovery with no open incident"
+    )
     _note(inc, now, "recorded", f"{what}: recorded", alert)
     return _stage(decision, current, inc), "recorded"
 
@@ -218,13 +227,15 @@ def _reminder(
         return _stage(decision, current, inc), "reminder"
     if current is None:
         current = _ledger(alert, now)
-        decision.writes[0] = (current, None)
+        decision.writes[current.seq] = (current, None)
     inc = _touch(current, alert, now)
     _note(inc, now, "recorded", "reminder with no open incident: ignored (reminders never open one)", alert)
     return _stage(decision, current, inc), "recorded"
 
 
-def _late(current: Incident, alert: CanonicalAlert, now: datetime, decision: Decision, why: str) -> tuple[Incident, Result]:
+def _late(
+    current: Incident, alert: CanonicalAlert, now: datetime, decision: Decision, why: str
+) -> tuple[Incident, Result]:
     inc = _touch(current, alert, now)
     _note(inc, now, "late", f"late signal ignored ({alert.action} at {iso(alert.occurred_at)}): {why}", alert)
     return _stage(decision, current, inc), "late"
@@ -235,11 +246,13 @@ def _eid(alert: CanonicalAlert) -> str:
 
 
 def _ledger(alert: CanonicalAlert, now: datetime) -> Incident:
+    """The key's first record when its first signal opens nothing (a recovery or a reminder)."""
     return Incident(
-        id=f"{key_id(alert.service_id, alert.dedup_key)}-0",
+        id=incident_id(alert.service_id, alert.dedup_key, 1),
+        ledger=True,
         service_id=alert.service_id,
         dedup_key=alert.dedup_key,
-        seq=0,
+        seq=1,
         source=alert.source,
         source_id=alert.source_id,
         status=Status.RESOLVED,
@@ -280,7 +293,12 @@ def _track_level(inc: Incident, alert: CanonicalAlert, now: datetime) -> None:
 
 
 def _note(
-    inc: Incident, now: datetime, kind: str, message: str, alert: CanonicalAlert | None = None, by: str | None = None
+    inc: Incident,
+    now: datetime,
+    kind: str,
+    message: str,
+    alert: CanonicalAlert | None = None,
+    by: str | None = None,
 ) -> None:
     entry = TimelineEntry(
         at=now,
@@ -302,10 +320,7 @@ def _note(
 
 def _stage(decision: Decision, original: Incident, updated: Incident) -> Incident:
     """Record that ``updated`` must be written, expecting the version ``original`` was read at."""
-    if updated.seq in decision.writes:
-        expected = decision.writes[updated.seq][1]
-    else:
-        expected = original.version
+    expected = decision.writes[updated.seq][1] if updated.seq in decision.writes else original.version
     decision.writes[updated.seq] = (updated, expected)
     return updated
 

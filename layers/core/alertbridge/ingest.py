@@ -22,9 +22,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from alertbridge import sources
-from alertbridge.observability import logger
 from alertbridge.models.alert import CanonicalAlert, raw_ref
 from alertbridge.models.records import AlertOutcome, DeliveryRecord, Outcome, Source
+from alertbridge.observability import logger
 from alertbridge.sources.base import Delivery, Draft, Ignored, PayloadError, Rejected, validation_message
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore, safe_headers
@@ -147,7 +147,9 @@ class Ingest:
         self._publisher = publisher
         self._max_body = max_body
 
-    def handle(self, token: str | None, body: bytes, headers: Mapping[str, str], *, test: bool = False) -> Answer:
+    def handle(
+        self, token: str | None, body: bytes, headers: Mapping[str, str], *, test: bool = False
+    ) -> Answer:
         record = self._tokens.authenticate(token) if token else None
         if record is None or record.source != self.source:
             # Same answer for "no such token" and "token of another source": nothing to learn.
@@ -159,7 +161,14 @@ class Ingest:
         delivery = Delivery(body=body, headers=lowered, received_at=received_at, settings=record.settings)
 
         if len(body) > self._max_body:
-            return self._reject(record, delivery, delivery_id, 413, f"body of {len(body)} bytes exceeds {self._max_body}", test)
+            return self._reject(
+                record,
+                delivery,
+                delivery_id,
+                413,
+                f"body of {len(body)} bytes exceeds {self._max_body}",
+                test,
+            )
         try:
             result = normalize(record, delivery, delivery_id, test=test)
         except sources.Unauthorized as exc:
@@ -176,7 +185,9 @@ class Ingest:
             return self._reject(record, delivery, delivery_id, 422, reason, test)
 
         status = 202
-        stored = self._record(record, delivery, delivery_id, result.outcome, None, status, result.outcomes, test)
+        stored = self._record(
+            record, delivery, delivery_id, result.outcome, None, status, result.outcomes, test
+        )
         stored.published = not result.alerts
         self._deliveries.put(stored, body)
         if result.alerts:

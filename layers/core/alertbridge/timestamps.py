@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -35,7 +36,7 @@ def parse_time(value: object) -> datetime | None:
 def _from_epoch(number: float | Decimal) -> datetime | None:
     try:
         seconds = float(number)
-        if seconds != seconds or seconds < 0:  # NaN or negative
+        if math.isnan(seconds) or seconds < 0:
             return None
         if seconds > _MS_THRESHOLD:
             seconds /= 1000

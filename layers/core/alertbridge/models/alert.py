@@ -75,20 +75,25 @@ class CanonicalAlert(BaseModel):
     source_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
         description="The alert source (a service's integration) the delivery came in through."
     )
-    source: SourceName = Field(description="Vendor kind: kapacitor, threatstack, heroku, uptrends, stathat, ...")
+    source: SourceName = Field(
+        description="Vendor kind: kapacitor, threatstack, heroku, uptrends, stathat, ..."
+    )
     action: Action
     dedup_key: Annotated[str, StringConstraints(min_length=1, max_length=MAX_KEY)]
     severity: Severity
     title: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TITLE)]
     description: Text = ""
-    occurred_at: AwareDatetime = Field(description="Vendor time of the signal (received_at when the vendor gives none).")
+    occurred_at: AwareDatetime = Field(
+        description="Vendor time of the signal (received_at when the vendor gives none)."
+    )
     received_at: AwareDatetime
     links: list[Link] = Field(default_factory=list, max_length=MAX_LINKS)
     tags: dict[str, Annotated[str, StringConstraints(max_length=MAX_TAG_VALUE)]] = Field(
         default_factory=dict, max_length=MAX_TAGS
     )
     recoverable: bool = Field(
-        default=True, description="False when the source said no recovery will ever be sent (Kapacitor noRecoveries)."
+        default=True,
+        description="False when the source said no recovery will ever be sent (Kapacitor noRecoveries).",
     )
     test: bool = Field(default=False, description="A test alert pushed by an operator.")
     raw_ref: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alertbridge.models.alert import Action, Severity
 
-
 RecoveryPolicy = Literal["resolve", "monitor"]
 
 
@@ -99,7 +98,9 @@ class TimelineEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     at: datetime  # when alertbridge recorded it
-    kind: str  # opened, alert, escalated, deescalated, resolved, monitoring, reopened, acknowledged, late, ...
+    kind: (
+        str  # opened, alert, escalated, deescalated, resolved, monitoring, reopened, acknowledged, late, ...
+    )
     message: str
     event_id: str | None = None
     occurred_at: datetime | None = None  # vendor time of the signal, when there is one
@@ -109,12 +110,13 @@ class TimelineEntry(BaseModel):
 class Incident(BaseModel):
     """One episode of trouble for a (service, dedup_key).
 
-    ``seq`` numbers the episodes of one key; at most one is open. ``seq == 0`` is the key's ledger,
-    not an incident: it holds signals that came while no incident existed (a resolve first, say),
-    so that order independence holds from the very first signal.
+    ``seq`` numbers the episodes of one key (from 1); at most one is open. A ``ledger`` episode is
+    not an incident: it is created when a key's first signal opens nothing (a recovery arriving
+    before its problem, say) and remembers it, so that order independence holds from the first signal.
     """
 
     id: str
+    ledger: bool = False
     service_id: str
     dedup_key: str
     seq: int
@@ -147,7 +149,7 @@ class Incident(BaseModel):
 
     @property
     def is_ledger(self) -> bool:
-        return self.seq == 0
+        return self.ledger
 
     @property
     def is_open(self) -> bool:

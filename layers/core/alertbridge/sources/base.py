@@ -16,8 +16,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alertbridge.models.alert import MAX_DESCRIPTION, MAX_KEY, MAX_TAG_VALUE, MAX_TAGS, MAX_TITLE, Action, Link, Severity
+from alertbridge.models.alert import (
+    MAX_DESCRIPTION,
+    MAX_KEY,
+    MAX_TAG_VALUE,
+    MAX_TAGS,
+    MAX_TITLE,
+    Action,
+    Link,
+    Severity,
+)
 from alertbridge.models.records import SourceSettings
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -100,7 +110,9 @@ def decode_text(delivery: Delivery) -> str:
     try:
         return delivery.body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PayloadError(f"body is not UTF-8 text (invalid byte at offset {exc.start})", status=400) from exc
+        raise PayloadError(
+            f"body is not UTF-8 text (invalid byte at offset {exc.start})", status=400
+        ) from exc
 
 
 def parse_json(delivery: Delivery) -> Any:

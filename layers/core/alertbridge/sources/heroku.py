@@ -36,15 +36,21 @@ from alertbridge.timestamps import parse_time
 NAME = "heroku"
 SIGNATURE_HEADER = "heroku-webhook-hmac-sha256"
 
-# Entities with no problem state: every event of theirs is informational.
-INFORMATIONAL = "addon-attachment addon app collaborator domain formation sni-endpoint ssl-endpoint".split()
-
 # Heroku resource -> canonical severity of its alerts (a recovery keeps its problem's severity).
+# Resources not listed here are ignored, with the reason.
 SEVERITY: dict[str, Severity] = {
     "build": Severity.MEDIUM,
     "dyno": Severity.HIGH,
     "release": Severity.HIGH,
-    **dict.fromkeys(INFORMATIONAL, Severity.INFO),
+    # informational: no problem state, every event is one alert
+    "addon-attachment": Severity.INFO,
+    "addon": Severity.INFO,
+    "app": Severity.INFO,
+    "collaborator": Severity.INFO,
+    "domain": Severity.INFO,
+    "formation": Severity.INFO,
+    "sni-endpoint": Severity.INFO,
+    "ssl-endpoint": Severity.INFO,
 }
 
 
@@ -55,7 +61,7 @@ class Rule(NamedTuple):
     key: str  # over {app} (data.app.id), {dyno} (data.name) and {event} (the event id)
 
 
-# Resources with a lifecycle; each INFORMATIONAL event is a trigger keyed on the event id.
+# Resources with a lifecycle; an event of any other resource in SEVERITY is a trigger keyed on its id.
 LIFECYCLE: dict[str, Rule] = {
     "build": Rule("status", "failed", "succeeded", "{app}:build"),
     "dyno": Rule("state", "crashed", "up", "{app}:dyno:{dyno}"),
@@ -131,8 +137,8 @@ def verify(delivery: Delivery) -> None:
 
 
 def map_delivery(delivery: Delivery) -> list[Item]:
-    what = "a Heroku webhook event"
-    event = validate(HerokuEvent, require_object(parse_json(delivery), what), what)
+    label = "a Heroku webhook event"
+    event = validate(HerokuEvent, require_object(parse_json(delivery), label), label)
     event_id = event.webhook_metadata.event.id or event.id
     if not event_id:
         raise PayloadError("no event id (webhook_metadata.event.id or id): retries could not be recognised")

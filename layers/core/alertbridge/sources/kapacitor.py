@@ -14,7 +14,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from alertbridge.models.alert import Action, Severity
-from alertbridge.sources.base import Delivery, Draft, Item, PayloadError, parse_json, require_object, validation_message
+from alertbridge.sources.base import (
+    Delivery,
+    Draft,
+    Item,
+    PayloadError,
+    parse_json,
+    require_object,
+    validation_message,
+)
 from alertbridge.timestamps import parse_time
 
 NAME = "kapacitor"
@@ -52,7 +60,7 @@ class KapacitorAlert(BaseModel):
     time: str | None = None
     duration: int | None = None
     level: Level
-    previousLevel: Level | None = None  # noqa: N815  (wire name)
+    previousLevel: Level | None = None
     recoverable: bool = True
     data: _Data | None = None
 

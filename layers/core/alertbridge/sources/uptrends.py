@@ -85,8 +85,8 @@ class UptrendsAlert(BaseModel):
 
 
 def map_delivery(delivery: Delivery) -> list[Item]:
-    what = "an Uptrends alert"
-    message = validate(UptrendsAlert, require_object(parse_json(delivery), what), what)
+    label = "an Uptrends alert"
+    message = validate(UptrendsAlert, require_object(parse_json(delivery), label), label)
     alert, monitor = message.alert, message.monitor
     kind = alert.type.lower()
     key = message.incident.key or monitor.guid

@@ -36,7 +36,9 @@ def safe_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 class DeliveryStore:
-    def __init__(self, client: DynamoDBClient, table: str, s3: S3Client | None, bucket: str | None, retention_days: int) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table: str, s3: S3Client | None, bucket: str | None, retention_days: int
+    ) -> None:
         self._db = client
         self._table = table
         self._s3 = s3
@@ -116,5 +118,7 @@ class DeliveryStore:
             kwargs["ExclusiveStartKey"] = start
         resp = self._db.query(**kwargs)
         keys = [{"PK": i["PK"], "SK": i["SK"]} for i in resp.get("Items", [])]
-        records = [DeliveryRecord.model_validate(from_item(i)) for i in batch_get(self._db, self._table, keys)]
+        records = [
+            DeliveryRecord.model_validate(from_item(i)) for i in batch_get(self._db, self._table, keys)
+        ]
         return records, encode_cursor(resp.get("LastEvaluatedKey"))

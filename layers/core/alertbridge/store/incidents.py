@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from alertbridge.incidents import key_id, parse_incident_id
+from alertbridge.incidents import Decision, key_id, parse_incident_id
 from alertbridge.models.records import Incident, Status
 from alertbridge.store.sources import NotFound
 from alertbridge.store.table import (
@@ -66,13 +66,36 @@ class IncidentStore:
         resp = self._db.get_item(
             TableName=self._table, Key=to_item({"PK": parsed[0], "SK": _sk(parsed[1])}), ConsistentRead=True
         )
-        if "Item" not in resp:
+        incident = Incident.model_validate(from_item(resp["Item"])) if "Item" in resp else None
+        if incident is None or incident.is_ledger:
             raise NotFound(f"incident {incident_id} not found")
-        return Incident.model_validate(from_item(resp["Item"]))
+        return incident
 
-    def save(self, writes: dict[int, tuple[Incident, int | None]]) -> list[Incident]:
-        """Write episodes if nobody changed them since they were read; one transaction when several."""
+    def save(self, decision: Decision) -> list[Incident]:
+        """Write a decision's episodes if nobody changed the key since it was read.
+
+        One PutItem in the common cases (a key's first episode, an update of the latest one); a
+        transaction when a decision writes two episodes or opens a new one next to an existing one
+        (then the existing one's version is checked too).
+        """
+        writes = decision.writes
         staged: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
+        checks: list[TransactWriteItemTypeDef] = []
+        if decision.basis is not None and decision.basis[0] not in writes and writes:
+            seq, version = decision.basis
+            incident = next(iter(writes.values()))[0]
+            checks.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table,
+                        "Key": to_item(
+                            {"PK": key_id(incident.service_id, incident.dedup_key), "SK": _sk(seq)}
+                        ),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": to_item({":v": version}),
+                    }
+                }
+            )
         saved: list[Incident] = []
         for incident, expected in writes.values():
             stored = incident.model_copy(update={"version": (expected or 0) + 1})
@@ -82,16 +105,24 @@ class IncidentStore:
             else:
                 staged.append((self._item(stored), "version = :v", to_item({":v": expected})))
         try:
-            if len(staged) == 1:
+            if len(staged) == 1 and not checks:
                 item, condition, values = staged[0]
-                kwargs: dict[str, Any] = {"TableName": self._table, "Item": item, "ConditionExpression": condition}
+                kwargs: dict[str, Any] = {
+                    "TableName": self._table,
+                    "Item": item,
+                    "ConditionExpression": condition,
+                }
                 if values:
                     kwargs["ExpressionAttributeValues"] = values
                 self._db.put_item(**kwargs)
             elif staged:
-                ops: list[TransactWriteItemTypeDef] = []
+                ops: list[TransactWriteItemTypeDef] = list(checks)
                 for item, condition, values in staged:
-                    put: dict[str, Any] = {"TableName": self._table, "Item": item, "ConditionExpression": condition}
+                    put: dict[str, Any] = {
+                        "TableName": self._table,
+                        "Item": item,
+                        "ConditionExpression": condition,
+                    }
                     if values:
                         put["ExpressionAttributeValues"] = values
                     ops.append({"Put": put})  # type: ignore[typeddict-item]
@@ -107,7 +138,7 @@ class IncidentStore:
             raise
         return saved
 
-    def list(
+    def for_service(
         self,
         service_id: str,
         *,

@@ -85,7 +85,9 @@ class SourceStore:
             created_at=now(),
         )
         self._db.put_item(
-            TableName=self._table, Item=self._source_item(record), ConditionExpression="attribute_not_exists(PK)"
+            TableName=self._table,
+            Item=self._source_item(record),
+            ConditionExpression="attribute_not_exists(PK)",
         )
         return record, token
 

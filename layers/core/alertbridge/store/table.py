@@ -70,7 +70,8 @@ def batch_get(client: DynamoDBClient, table: str, keys: list[dict[str, Any]]) ->
             resp = client.batch_get_item(RequestItems={table: {"Keys": pending, "ConsistentRead": True}})
             for item in resp.get("Responses", {}).get(table, []):
                 found[(item["PK"]["S"], item["SK"]["S"])] = dict(item)
-            pending = list(resp.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
+            unprocessed: dict[str, Any] = dict(resp.get("UnprocessedKeys", {}))
+            pending = list(unprocessed.get(table, {}).get("Keys", []))
     return [found[(k["PK"]["S"], k["SK"]["S"])] for k in keys if (k["PK"]["S"], k["SK"]["S"]) in found]
 
 

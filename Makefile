@@ -1,0 +1,46 @@
+# alertbridge developer commands. Everything runs on Python 3.13 from uv.lock; `make setup` creates
+# the virtualenv (and installs uv into the Python 3.13 interpreter if it is missing).
+SHELL := /bin/bash
+PYTHON ?= $(shell pyenv prefix 3.13.0 2>/dev/null | sed 's|$$|/bin/python3.13|' || command -v python3.13)
+ifeq ($(strip $(PYTHON)),)
+PYTHON := python3.13
+endif
+UV_VERSION := 0.13.8
+UV := $(PYTHON) -m uv
+VENV := .venv
+SAM := tooling/sam/.venv/bin/sam
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: setup demo test lint typecheck template build schema events clean
+
+setup: $(VENV)/.synced
+$(VENV)/.synced: uv.lock pyproject.toml
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+$(SAM): tooling/sam/uv.lock
+	$(UV) sync --frozen --project tooling/sam --python $(PYTHON)
+
+demo: setup  ## the Kapacitor samples through the real functions on an emulated AWS, incident printed
+	$(VENV)/bin/alertbridge demo
+
+test: setup  ## the test suite
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile -q
+
+lint: setup  ## ruff, mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+template: setup $(SAM)  ## cfn-lint, sam validate --lint, sam build (no Docker needed)
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint
+	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build
+
+schema: setup  ## regenerate schema/canonical-alert.v1.json after a deliberate contract change
+	$(VENV)/bin/python -m alertbridge_tools.schema
+
+clean:
+	rm -rf .aws-sam $(VENV) tooling/sam/.venv .pytest_cache .mypy_cache .ruff_cache
