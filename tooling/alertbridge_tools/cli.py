@@ -1,23 +1,333 @@
-"""``alertbridge``: the operator and developer command line."""
+"""alertbridge: operate and develop alertbridge.
+
+Talks to the management API at --url / ALERTBRIDGE_URL (the local stack prints it), or to a
+deployed stack with --stack NAME (URL from the stack's outputs, requests SigV4-signed).
+Every command that prints data takes --json.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from alertbridge_tools.client import ApiError, Client
+
+SOURCES = ("kapacitor", "threatstack", "heroku", "uptrends", "stathat")
+STATUSES = ("open", "triggered", "acknowledged", "monitoring", "resolved", "all")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="alertbridge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--url", default=os.environ.get("ALERTBRIDGE_URL"), help="management API base URL")
+    p.add_argument("--stack", default=os.environ.get("ALERTBRIDGE_STACK"), help="deployed stack name (SigV4)")
+    p.add_argument("--region", default=None, help="AWS region of --stack")
+    sub = p.add_subparsers(dest="group", required=True)
+
+    def cmd(parent: Any, name: str, help_: str, json_out: bool = True) -> argparse.ArgumentParser:
+        c: argparse.ArgumentParser = parent.add_parser(name, help=help_)
+        if json_out:
+            c.add_argument("--json", action="store_true", help="machine-readable output")
+        return c
+
+    services = sub.add_parser("services", help="services").add_subparsers(dest="command", required=True)
+    cmd(services, "create", "create a service").add_argument("name")
+    cmd(services, "list", "list services")
+    cmd(services, "show", "a service with its sources").add_argument("service_id")
+
+    srcs = sub.add_parser("sources", help="alert sources").add_subparsers(dest="command", required=True)
+    add = cmd(srcs, "add", "add an alert source to a service (prints its webhook URL and token once)")
+    add.add_argument("service_id")
+    add.add_argument("source", choices=SOURCES)
+    _settings_args(add)
+    cmd(srcs, "list", "a service's sources with health").add_argument("service_id")
+    cmd(srcs, "rotate", "new token for a source (the old one stops working)").add_argument("source_id")
+    change = cmd(srcs, "set", "change a source's settings")
+    change.add_argument("source_id")
+    _settings_args(change)
+    change.add_argument("--clear-secret", action="store_true")
+    change.add_argument("--clear-severity-filter", action="store_true")
+
+    inc = sub.add_parser("incidents", help="incidents").add_subparsers(dest="command", required=True)
+    lst = cmd(inc, "list", "incidents, newest first")
+    lst.add_argument("--service")
+    lst.add_argument("--status", choices=STATUSES, default="open")
+    lst.add_argument("--source", help="source kind or source id")
+    lst.add_argument("--limit", type=int, default=50)
+    cmd(inc, "show", "an incident with its timeline").add_argument("incident_id")
+    for name, what in (("ack", "acknowledge"), ("resolve", "resolve")):
+        c = cmd(inc, name, f"{what} an incident (as a person)")
+        c.add_argument("incident_id")
+        c.add_argument("--by", help="who (default: you)")
+
+    dlv = sub.add_parser("deliveries", help="raw webhook deliveries").add_subparsers(
+        dest="command", required=True
+    )
+    dl = cmd(dlv, "list", "deliveries, newest first")
+    dl.add_argument("--rejected", action="store_true", help="only rejected ones")
+    dl.add_argument("--unpublished", action="store_true", help="only accepted ones not yet on the bus")
+    dl.add_argument("--service")
+    dl.add_argument("--source", help="source id")
+    dl.add_argument("--limit", type=int, default=50)
+    cmd(dlv, "show", "a delivery: outcome and raw body").add_argument("delivery_id")
+    rp = cmd(dlv, "replay", "run kept deliveries through today's mapping again (idempotent)")
+    rp.add_argument("delivery_ids", nargs="*")
+    rp.add_argument("--unpublished", action="store_true", help="replay every unpublished delivery")
+
+    ta = cmd(sub, "test-alert", "push a source's sample through the real path, marked test")
+    ta.add_argument("service_id")
+    ta.add_argument("source", choices=SOURCES)
+
+    local = sub.add_parser("local", help="run the whole stack here (no Docker, no AWS account)")
+    local.add_argument("--port", type=int, default=3000)
+    local.add_argument(
+        "--demo", action="store_true", help="also create a demo service and fire the vendor samples"
+    )
+
+    demo = sub.add_parser("demo", help="a demo service with every source, the vendor samples fired at it")
+    demo.add_argument(
+        "--port", type=int, default=0, help="port for the local stack it starts (without --url)"
+    )
+    return p
+
+
+def _settings_args(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--secret", help="Heroku webhook secret (signature checked when set)")
+    c.add_argument("--recovery", choices=("resolve", "monitor"), help="what a recovery does")
+    c.add_argument("--severity-filter", help="Threat Stack severities that open incidents, e.g. 1,2")
+
+
+def _severities(raw: str | None) -> list[int] | None:
+    if raw is None:
+        return None
+    try:
+        return [int(x) for x in raw.split(",") if x.strip()]
+    except ValueError:
+        raise SystemExit("alertbridge: --severity-filter takes numbers like 1,2") from None
+
+
+# --- output --------------------------------------------------------------------------------------
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    if not rows:
+        return "(none)"
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def emit(args: argparse.Namespace, data: Any, human: Callable[[Any], str]) -> None:
+    print(json.dumps(data, indent=2) if getattr(args, "json", False) else human(data))
+
+
+INCIDENT_COLUMNS = ("id", "status", "severity", "source", "alert_count", "title", "opened_at")
+
+
+def show_incident(data: dict[str, Any]) -> str:
+    head = [
+        f"{k:>14}: {_cell(data.get(k))}"
+        for k in (
+            "id",
+            "service_id",
+            "source",
+            "dedup_key",
+            "status",
+            "severity",
+            "title",
+            "alert_count",
+            "first_seen_at",
+            "last_seen_at",
+            "resolved_by",
+            "recurrence_of",
+        )
+    ]
+    timeline = [f"  {e['at']}  {e['kind']:<12} {e['message']}" for e in data.get("timeline", [])]
+    return "\n".join([*head, "timeline:", *timeline])
+
+
+# --- commands ------------------------------------------------------------------------------------
+def run(args: argparse.Namespace, api: Client) -> int:
+    group, command = args.group, getattr(args, "command", None)
+    if group == "services" and command == "create":
+        made = api.request("POST", "/api/services", {"name": args.name})
+        emit(
+            args,
+            {"id": made["id"], "name": made["name"]},
+            lambda d: f"created service {d['name']}: {d['id']}",
+        )
+    elif group == "services" and command == "list":
+        emit(args, api.request("GET", "/api/services"), lambda d: table(d, ("id", "name", "created_at")))
+    elif group == "services" and command == "show":
+        data = api.request("GET", f"/api/services/{args.service_id}")
+        emit(args, data, lambda d: f"{d['name']} ({d['id']})\n" + table(d["sources"], SOURCE_COLUMNS))
+    elif group == "sources" and command == "add":
+        body = {
+            "source": args.source,
+            "secret": args.secret,
+            "recovery_policy": args.recovery or "resolve",
+            "severity_filter": _severities(args.severity_filter),
+        }
+        made = api.request("POST", f"/api/services/{args.service_id}/sources", body)
+        out = {k: made[k] for k in ("id", "source", "webhook_url", "token")}
+        emit(
+            args,
+            out,
+            lambda d: f"added {d['source']} source {d['id']}\nwebhook URL (shown once): {d['webhook_url']}",
+        )
+    elif group == "sources" and command == "list":
+        emit(
+            args,
+            api.request("GET", f"/api/services/{args.service_id}/sources"),
+            lambda d: table(d, SOURCE_COLUMNS),
+        )
+    elif group == "sources" and command == "rotate":
+        made = api.request("POST", f"/api/sources/{args.source_id}/rotate")
+        out = {k: made[k] for k in ("id", "source", "webhook_url", "token")}
+        emit(args, out, lambda d: f"new webhook URL (the old token no longer works): {d['webhook_url']}")
+    elif group == "sources" and command == "set":
+        body = {
+            "secret": args.secret,
+            "clear_secret": args.clear_secret,
+            "recovery_policy": args.recovery,
+            "severity_filter": _severities(args.severity_filter),
+            "clear_severity_filter": args.clear_severity_filter,
+        }
+        data = api.request(
+            "PATCH", f"/api/sources/{args.source_id}", {k: v for k, v in body.items() if v is not None}
+        )
+        emit(
+            args,
+            data,
+            lambda d: table([d], ("id", "source", "recovery_policy", "severity_filter", "has_secret")),
+        )
+    elif group == "incidents" and command == "list":
+        query = {
+            "service": args.service,
+            "status": args.status,
+            "source": args.source,
+            "limit": str(args.limit),
+        }
+        data = api.request("GET", "/api/incidents", query=query)["incidents"]
+        emit(args, data, lambda d: table(d, INCIDENT_COLUMNS))
+    elif group == "incidents" and command == "show":
+        emit(args, api.request("GET", f"/api/incidents/{args.incident_id}"), show_incident)
+    elif group == "incidents" and command in ("ack", "resolve"):
+        action = "acknowledge" if command == "ack" else "resolve"
+        body = {"by": args.by or os.environ.get("USER") or "operator"}
+        emit(args, api.request("POST", f"/api/incidents/{args.incident_id}/{action}", body), show_incident)
+    elif group == "deliveries" and command == "list":
+        only = "rejected" if args.rejected else "unpublished" if args.unpublished else None
+        query = {"only": only, "service": args.service, "source": args.source, "limit": str(args.limit)}
+        data = api.request("GET", "/api/deliveries", query=query)["deliveries"]
+        emit(
+            args,
+            data,
+            lambda d: table(
+                d, ("id", "source", "received_at", "outcome", "status_code", "published", "reason")
+            ),
+        )
+    elif group == "deliveries" and command == "show":
+        emit(
+            args,
+            api.request("GET", f"/api/deliveries/{args.delivery_id}"),
+            lambda d: (
+                "\n".join(
+                    f"{k:>12}: {_cell(d.get(k))}"
+                    for k in (
+                        "id",
+                        "source",
+                        "received_at",
+                        "outcome",
+                        "reason",
+                        "status_code",
+                        "published",
+                        "replays",
+                    )
+                )
+                + f"\n\n{d.get('body') or '(binary body: see --json body_base64)'}"
+            ),
+        )
+    elif group == "deliveries" and command == "replay":
+        ids = list(args.delivery_ids)
+        if args.unpublished:
+            ids += [
+                d["id"]
+                for d in api.request("GET", "/api/deliveries", query={"only": "unpublished", "limit": "500"})[
+                    "deliveries"
+                ]
+            ]
+        if not ids:
+            raise SystemExit("alertbridge: name delivery ids, or --unpublished")
+        results = []
+        for n, delivery_id in enumerate(ids, 1):
+            try:
+                answer = api.request("POST", f"/api/deliveries/{delivery_id}/replay")
+                results.append({"id": delivery_id, "status": "replayed", **answer})
+            except ApiError as exc:
+                results.append({"id": delivery_id, "status": "failed", "error": exc.message})
+            print(f"[{n}/{len(ids)}] {delivery_id}: {results[-1]['status']}", file=sys.stderr, flush=True)
+        emit(args, results, lambda d: table(d, ("id", "status", "outcome", "error")))
+        return 0 if all(r["status"] == "replayed" for r in results) else 1
+    elif group == "test-alert":
+        kinds = [
+            s
+            for s in api.request("GET", f"/api/services/{args.service_id}/sources")
+            if s["source"] == args.source
+        ]
+        if not kinds:
+            raise SystemExit(f"alertbridge: service {args.service_id} has no {args.source} source")
+        answer = api.request("POST", f"/api/sources/{kinds[0]['id']}/test-alert")
+        emit(args, answer, lambda d: f"test alert sent: delivery {d['delivery_id']}, {d['outcome']}")
+    return 0
+
+
+SOURCE_COLUMNS = ("id", "source", "recovery_policy", "severity_filter", "last_delivery_at", "active")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="alertbridge", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "demo", help="push the Kapacitor samples through the real functions on an emulated AWS"
-    )
-    args = parser.parse_args(argv)
-    if args.command == "demo":
+    args = _parser().parse_args(argv)
+    if args.group == "local":
+        from alertbridge_tools import demo, local  # noqa: PLC0415
+
+        return local.run(args.port, on_ready=demo.on_ready if args.demo else None)
+    if args.group == "demo" and not args.url and not args.stack:
         from alertbridge_tools import demo  # noqa: PLC0415
 
-        demo.run()
-    return 0
+        return demo.standalone(args.port)
+    try:
+        api = Client.for_stack(args.stack, args.region) if args.stack else Client(args.url or _no_url())
+        if args.group == "demo":
+            from alertbridge_tools import demo  # noqa: PLC0415
+
+            return demo.against(api)
+        return run(args, api)
+    except ApiError as exc:
+        print(
+            f"alertbridge: {exc.message} (HTTP {exc.status})"
+            if exc.status
+            else f"alertbridge: {exc.message}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _no_url() -> str:
+    raise SystemExit(
+        "alertbridge: no API: pass --url (or set ALERTBRIDGE_URL; `alertbridge local` prints it) or --stack"
+    )
 
 
 if __name__ == "__main__":

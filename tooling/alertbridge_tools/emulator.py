@@ -8,6 +8,7 @@ call is atomic, which is the semantics conditional writes rely on.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,6 +29,7 @@ class _Serialized:
 
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per emulated AWS call
         app = _Serialized(DomainDispatcherApplication(create_backend_app))
         # Raises OSError (address in use) here, before any thread starts.
         self._server: BaseWSGIServer = make_server(

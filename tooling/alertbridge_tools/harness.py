@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class Harness:
         if endpoint_url:
             os.environ["AWS_ENDPOINT_URL"] = endpoint_url
         runtime.reset()
+        self._locks: dict[str, threading.Lock] = {}
         self.sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
         self.handlers: dict[str, Handler] = {name: fn.load() for name, fn in stack.functions.items()}
         self.pollers = [
@@ -79,10 +81,25 @@ class Harness:
         )
 
     def _invoker(self, function: str) -> Handler:
+        # One invocation at a time per function, as in one Lambda execution environment (handler
+        # modules keep per-invocation state, e.g. the resolver's current event).
+        lock = self._locks.setdefault(function, threading.Lock())
+
         def invoke(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-            return self.handlers[function](event, LambdaContext.for_function(function))
+            with lock:
+                return self.handlers[function](event, LambdaContext.for_function(function))
 
         return invoke
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """Route a proxy event the way API Gateway would and call the function: its raw answer,
+        or None when no route matches."""
+        found = self.stack.route(event["httpMethod"], event["path"])
+        if found is None:
+            return None
+        route, params = found
+        event = {**event, "pathParameters": params or None, "resource": route.path}
+        return self._invoker(route.function)(event, None)
 
     # --- driving it ---------------------------------------------------------------------------
     def add_source(
@@ -92,12 +109,9 @@ class Harness:
 
     def request(self, event: dict[str, Any]) -> Response:
         """Route a proxy event the way API Gateway would, and call the function."""
-        found = self.stack.route(event["httpMethod"], event["path"])
-        if found is None:
-            return Response(404, {"message": "Missing Authentication Token"}, {})  # API Gateway's own 404
-        route, params = found
-        event = {**event, "pathParameters": params or None, "resource": route.path}
-        raw = self._invoker(route.function)(event, None)
+        raw = self.invoke(event)
+        if raw is None:
+            return Response(403, {"message": "Missing Authentication Token"}, {})  # API Gateway's answer
         body = raw.get("body") or ""
         if raw.get("isBase64Encoded"):
             body = base64.b64decode(body).decode()
@@ -118,8 +132,15 @@ class Harness:
     ) -> Response:
         return self.request(webhook_event(source, token, body, headers, binary=binary))
 
-    def get(self, path: str, query: Mapping[str, str] | None = None) -> Response:
-        return self.request(proxy_event("GET", path, resource=path, query=query))
+    def call(
+        self, method: str, path: str, body: Any = None, query: Mapping[str, str] | None = None
+    ) -> Response:
+        """A management/status API call, JSON in and out."""
+        raw = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
+        return self.request(
+            proxy_event(method, path, resource=path, query=query, headers=headers, body=raw, binary=False)
+        )
 
     def pump(self) -> PollResult:
         """Deliver everything queued to the incident function (retrying what fails, as SQS would)."""

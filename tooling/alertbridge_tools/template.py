@@ -60,13 +60,18 @@ class Route:
     function: str  # logical id
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        if method.upper() != self.method.upper():
+        if self.method.upper() not in ("ANY", method.upper()):
             return None
         want = self.path.strip("/").split("/")
         got = path.strip("/").split("/")
+        params: dict[str, str] = {}
+        if want[-1].endswith("+}"):  # greedy {proxy+}: the rest of the path
+            if len(got) < len(want):
+                return None
+            params[want[-1][1:-2]] = "/".join(got[len(want) - 1 :])
+            want, got = want[:-1], got[: len(want) - 1]
         if len(want) != len(got):
             return None
-        params: dict[str, str] = {}
         for pattern, value in zip(want, got, strict=True):
             if pattern.startswith("{") and pattern.endswith("}"):
                 if not value:

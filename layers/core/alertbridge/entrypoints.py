@@ -113,3 +113,13 @@ def incident_handler() -> Handler:
 
 
 _METRIC = {"duplicate": "deduplicated", "appended": "deduplicated_into_open"}
+
+
+def management_handler() -> Handler:
+    from alertbridge.management import app  # noqa: PLC0415  (only the management function loads it)
+
+    @logger.inject_lambda_context(clear_state=True, correlation_id_path="requestContext.requestId")
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return cast(Handler, handler)

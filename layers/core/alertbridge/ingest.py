@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from alertbridge import sources
-from alertbridge.models.alert import CanonicalAlert, raw_ref
+from alertbridge.models.alert import MAX_KEY, CanonicalAlert, raw_ref
 from alertbridge.models.records import AlertOutcome, DeliveryRecord, Outcome, Source
 from alertbridge.observability import logger
 from alertbridge.sources.base import Delivery, Draft, Ignored, PayloadError, Rejected, validation_message
@@ -67,11 +67,13 @@ def event_id(service_id: str, source: str, vendor_id: str) -> str:
     return hashlib.sha256(f"{service_id}\x1f{source}\x1f{vendor_id}".encode()).hexdigest()[:32]
 
 
-def normalize(source: Source, delivery: Delivery, delivery_id: str, *, test: bool = False) -> Normalized:
+def normalize(
+    source: Source, delivery: Delivery, delivery_id: str, *, test: bool = False, verify: bool = True
+) -> Normalized:
     """Run the source's mapping over a delivery. Raises PayloadError (4xx) and sources.Unauthorized."""
-    verify = sources.verifier(source.source)
-    if verify is not None:
-        verify(delivery)
+    verifier = sources.verifier(source.source) if verify else None
+    if verifier is not None:
+        verifier(delivery)
     items = sources.mapper(source.source)(delivery)
     if not items:
         raise PayloadError("the body holds no alert")
@@ -81,6 +83,10 @@ def normalize(source: Source, delivery: Delivery, delivery_id: str, *, test: boo
             case Draft():
                 draft = item.bounded()
                 vendor_id = draft.vendor_id
+                dedup_key = draft.dedup_key
+                if test:  # a test alert is its own event, on its own key: it never touches real incidents
+                    vendor_id = f"{vendor_id}|test|{delivery_id}"
+                    dedup_key = f"test:{dedup_key}"[:MAX_KEY]
                 alert = CanonicalAlert(
                     event_id=event_id(source.service_id, source.source, vendor_id),
                     delivery_id=delivery_id,
@@ -88,7 +94,7 @@ def normalize(source: Source, delivery: Delivery, delivery_id: str, *, test: boo
                     source_id=source.id,
                     source=source.source,
                     action=draft.action,
-                    dedup_key=draft.dedup_key,
+                    dedup_key=dedup_key,
                     severity=draft.severity,
                     title=draft.title,
                     description=draft.description,
@@ -147,17 +153,34 @@ class Ingest:
         self._publisher = publisher
         self._max_body = max_body
 
-    def handle(
-        self, token: str | None, body: bytes, headers: Mapping[str, str], *, test: bool = False
-    ) -> Answer:
+    def handle(self, token: str | None, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """A webhook delivery: the token first, then everything else."""
         record = self._tokens.authenticate(token) if token else None
         if record is None or record.source != self.source:
             # Same answer for "no such token" and "token of another source": nothing to learn.
             return Answer(404, {"error": "unknown webhook token", "status": 404})
+        return self.receive(record, body, headers)
 
+    def receive(
+        self,
+        record: Source,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        test: bool = False,
+        replay_of: DeliveryRecord | None = None,
+    ) -> Answer:
+        """An authenticated delivery: keep it, map it, publish it.
+
+        ``replay_of``: run a kept delivery again through today's mapping, under its own id and
+        time, so its event ids are the ones it had (a replay never counts twice downstream). Its
+        signature was checked when it arrived; a delivery that failed it is not replayed.
+        """
         lowered = {k.lower(): v for k, v in headers.items()}
-        received_at = now()
-        delivery_id = new_delivery_id()
+        received_at = replay_of.received_at if replay_of else now()
+        delivery_id = replay_of.id if replay_of else new_delivery_id()
+        test = replay_of.test if replay_of else test
+        logger.append_keys(delivery_id=delivery_id)
         delivery = Delivery(body=body, headers=lowered, received_at=received_at, settings=record.settings)
 
         if len(body) > self._max_body:
@@ -170,7 +193,7 @@ class Ingest:
                 test,
             )
         try:
-            result = normalize(record, delivery, delivery_id, test=test)
+            result = normalize(record, delivery, delivery_id, test=test, verify=replay_of is None)
         except sources.Unauthorized as exc:
             return self._reject(record, delivery, delivery_id, 401, str(exc), test)
         except PayloadError as exc:
@@ -189,6 +212,7 @@ class Ingest:
             record, delivery, delivery_id, result.outcome, None, status, result.outcomes, test
         )
         stored.published = not result.alerts
+        stored.replays = replay_of.replays + 1 if replay_of else 0
         self._deliveries.put(stored, body)
         if result.alerts:
             self._publisher.publish(result.alerts)  # PublishError: the caller answers 503

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 
 from alertbridge.sources.base import Delivery, Item
@@ -51,3 +52,9 @@ def mapper(name: str) -> Callable[[Delivery], list[Item]]:
 def verifier(name: str) -> Callable[[Delivery], None] | None:
     fn: Callable[[Delivery], None] | None = getattr(module(name), "verify", None)
     return fn
+
+
+def sample(name: str) -> bytes:
+    """A real-shaped payload of the source (``samples/<name>.json``): what a test alert sends."""
+    module(name)  # unknown source -> UnknownSource
+    return (Path(__file__).parent / "samples" / f"{name}.json").read_bytes()

@@ -66,7 +66,13 @@ def map_delivery(delivery: Delivery) -> list[Item]:
         raise PayloadError(f"alerts: expected a list of alerts, got {type(elements).__name__}")
     if not elements:
         raise PayloadError("alerts: the list is empty, there is no alert to record")
-    return [_element(index, element, delivery) for index, element in enumerate(elements)]
+    items = [_element(index, element, delivery) for index, element in enumerate(elements)]
+    if all(isinstance(item, Rejected) for item in items):
+        # Not one readable alert: the body as a whole cannot be understood (a 4xx, not a 202).
+        reasons = [item.reason for item in items if isinstance(item, Rejected)]
+        more = f" (+{len(reasons) - 3} more)" if len(reasons) > 3 else ""
+        raise PayloadError(f"no readable alert in the batch: {'; '.join(reasons[:3])}{more}")
+    return items
 
 
 def _element(index: int, element: Any, delivery: Delivery) -> Item:

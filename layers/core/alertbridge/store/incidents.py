@@ -143,10 +143,13 @@ class IncidentStore:
         service_id: str,
         *,
         statuses: tuple[str, ...] | None = None,
+        source: str | None = None,
+        since: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Incident], str | None]:
-        """A service's incidents, newest first, optionally only some statuses."""
+        """A service's incidents, newest first; optionally only some statuses, one source kind or
+        source id, opened since an ISO time."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": GSI1,
@@ -155,11 +158,26 @@ class IncidentStore:
             "ScanIndexForward": False,
             "Limit": limit,
         }
+        filters: list[str] = []
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
         if statuses:
-            names = [f":s{i}" for i in range(len(statuses))]
-            kwargs["FilterExpression"] = f"#st IN ({', '.join(names)})"
-            kwargs["ExpressionAttributeNames"] = {"#st": "status"}
-            kwargs["ExpressionAttributeValues"].update(to_item(dict(zip(names, statuses, strict=True))))
+            placeholders = [f":s{i}" for i in range(len(statuses))]
+            filters.append(f"#st IN ({', '.join(placeholders)})")
+            names["#st"] = "status"
+            values.update(dict(zip(placeholders, statuses, strict=True)))
+        if source:
+            filters.append("(#src = :src OR source_id = :src)")
+            names["#src"] = "source"
+            values[":src"] = source
+        if since:
+            kwargs["KeyConditionExpression"] += " AND GSI1SK >= :since"
+            values[":since"] = since
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        kwargs["ExpressionAttributeValues"].update(to_item(values))
         start = decode_cursor(cursor)
         if start:
             kwargs["ExclusiveStartKey"] = start

@@ -1,0 +1,175 @@
+"""``alertbridge local``: the whole stack on one machine, no Docker, no AWS account.
+
+An AWS emulator (moto server) on loopback with the template's resources, every API route of
+template.yaml served on http://127.0.0.1:PORT by the real handlers, and the queue delivered to the
+incident function in batches, as Lambda's event source mapping does.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from alertbridge_tools.apigw import proxy_event
+from alertbridge_tools.emulator import MotoServer
+
+LOCAL_PARAMETERS = {"Stage": "dev", "RestrictThreatStackSourceIps": "false"}
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class PortInUse(Exception):
+    pass
+
+
+class LocalStack:
+    def __init__(self, port: int = 3000, host: str = "127.0.0.1", *, quiet: bool = False) -> None:
+        try:
+            self.http = ThreadingHTTPServer((host, port), _Handler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(
+                    f"port {port} on {host} is already in use (another `alertbridge local`?)"
+                ) from exc
+            raise
+        self.http.daemon_threads = True
+        self.http.quiet = quiet  # type: ignore[attr-defined]
+        self.base_url = f"http://{host}:{self.http.server_port}"
+        self.emulator = MotoServer(host).start()
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": self.emulator.url,
+            "PUBLIC_BASE_URL": self.base_url,
+            # EMF metrics would go to stdout; locally they are noise (CloudWatch reads them on AWS).
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }.items():
+            os.environ[name] = value
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        from alertbridge_tools.harness import Harness  # noqa: PLC0415  (after the environment is set)
+
+        self.harness = Harness.create(endpoint_url=self.emulator.url, parameters=LOCAL_PARAMETERS)
+        if quiet:
+            from alertbridge.observability import logger  # noqa: PLC0415
+
+            logger.setLevel("WARNING")
+        self.http.harness = self.harness  # type: ignore[attr-defined]
+        self._stopping = threading.Event()
+        self._poller = threading.Thread(target=self._poll, name="event-source-mapping", daemon=True)
+
+    def start(self) -> LocalStack:
+        threading.Thread(target=self.http.serve_forever, name="api", daemon=True).start()
+        self._poller.start()
+        return self
+
+    def _poll(self) -> None:
+        while not self._stopping.is_set():
+            for poller in self.harness.pollers:
+                try:
+                    poller.poll_once(wait_seconds=1)
+                except Exception:  # keep polling, as the event source mapping does
+                    if self._stopping.is_set():
+                        return
+                    self._stopping.wait(1)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.http.shutdown()
+        self.http.server_close()
+        self._poller.join(timeout=5)
+        self.emulator.stop()
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "alertbridge-local"
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self._reply(413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}')
+            return
+        body = self.rfile.read(length) if length else None
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        event = proxy_event(
+            self.command,
+            url.path,
+            resource=url.path,
+            headers=dict(self.headers.items()),
+            query=query or None,
+            body=body,
+            source_ip=self.client_address[0],
+        )
+        harness = self.server.harness  # type: ignore[attr-defined]
+        try:
+            raw = harness.invoke(event)
+        except Exception:  # what Lambda reports as an invocation error
+            self._reply(502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}')
+            raise
+        if raw is None:
+            self._reply(
+                403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
+            )
+            return
+        payload = raw.get("body") or ""
+        data = _decode(payload, bool(raw.get("isBase64Encoded")))
+        self._reply(int(raw["statusCode"]), dict(raw.get("headers") or {}), data)
+
+    def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if not self.server.quiet:  # type: ignore[attr-defined]
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+def _decode(payload: str, is_base64: bool) -> bytes:
+    import base64  # noqa: PLC0415
+
+    return base64.b64decode(payload) if is_base64 else payload.encode()
+
+
+def run(port: int, on_ready: Callable[[LocalStack], None] | None = None) -> int:
+    """Start, print the base URL, serve until Ctrl-C or SIGTERM."""
+    try:
+        stack = LocalStack(port).start()
+    except PortInUse as exc:
+        print(f"alertbridge local: {exc}. Stop it or choose another port with --port.", file=sys.stderr)
+        return 2
+    stopped = threading.Event()
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    print(f"alertbridge local is up: {stack.base_url}", flush=True)
+    print(f"  webhooks   POST {stack.base_url}/hooks/<source>/<token>", flush=True)
+    print(
+        f"  management      {stack.base_url}/api/...   (export ALERTBRIDGE_URL={stack.base_url})", flush=True
+    )
+    print(f"  AWS emulator    {stack.emulator.url}", flush=True)
+    if on_ready:
+        on_ready(stack)
+    stopped.wait()
+    print("alertbridge local: stopping", flush=True)
+    stack.stop()
+    return 0
