@@ -12,7 +12,9 @@ SAM := tooling/sam/.venv/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup demo test lint typecheck template build schema events clean
+PORT ?= 3000
+
+.PHONY: setup local demo test lint template schema events clean
 
 setup: $(VENV)/.synced
 $(VENV)/.synced: uv.lock pyproject.toml
@@ -23,7 +25,10 @@ $(VENV)/.synced: uv.lock pyproject.toml
 $(SAM): tooling/sam/uv.lock
 	$(UV) sync --frozen --project tooling/sam --python $(PYTHON)
 
-demo: setup  ## the Kapacitor samples through the real functions on an emulated AWS, incident printed
+local: setup  ## the whole stack on http://127.0.0.1:$(PORT) (Ctrl-C stops it)
+	$(VENV)/bin/alertbridge local --port $(PORT)
+
+demo: setup  ## a service with every source, the vendor samples fired at it, incidents printed
 	$(VENV)/bin/alertbridge demo
 
 test: setup  ## the test suite
@@ -38,6 +43,9 @@ template: setup $(SAM)  ## cfn-lint, sam validate --lint, sam build (no Docker n
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build
+
+events: setup  ## regenerate events/<source>/*.json from the vendor samples
+	$(VENV)/bin/python -m alertbridge_tools.make_events
 
 schema: setup  ## regenerate schema/canonical-alert.v1.json after a deliberate contract change
 	$(VENV)/bin/python -m alertbridge_tools.schema

@@ -73,14 +73,18 @@ class LocalStack:
         return self
 
     def _poll(self) -> None:
+        # Short polls with a pause when idle: the emulator runs one call at a time, so a long poll
+        # would hold every other AWS call up for its duration.
         while not self._stopping.is_set():
+            busy = False
             for poller in self.harness.pollers:
                 try:
-                    poller.poll_once(wait_seconds=1)
+                    busy = poller.poll_once(wait_seconds=0).received > 0 or busy
                 except Exception:  # keep polling, as the event source mapping does
                     if self._stopping.is_set():
                         return
-                    self._stopping.wait(1)
+            if not busy:
+                self._stopping.wait(0.1)
 
     def stop(self) -> None:
         self._stopping.set()

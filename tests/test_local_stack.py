@@ -1,0 +1,214 @@
+"""End to end over real HTTP on loopback: `alertbridge local` serving the template's routes, driven
+with the CLI's --json output, vendor samples POSTed to the webhook URLs it hands out."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from typing import Any
+
+import pytest
+
+from alertbridge_tools import cli
+from alertbridge_tools.apigw import load_event
+from alertbridge_tools.demo import post_webhook
+from alertbridge_tools.local import LocalStack, PortInUse
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalStack]:
+    stack = LocalStack(port=0, quiet=True).start()
+    yield stack
+    stack.stop()
+
+
+def ab(local: LocalStack, *args: str) -> Any:
+    """Run the CLI with --json against the local stack; its parsed stdout."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = cli.main(["--url", local.base_url, *args, "--json"])
+    assert code == 0, out.getvalue()
+    return json.loads(out.getvalue())
+
+
+def wait_for(predicate: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_from_nothing_to_a_resolved_kapacitor_incident(local: LocalStack) -> None:
+    service = ab(local, "services", "create", "checkout")
+    assert set(service) == {"id", "name"} and service["name"] == "checkout"
+    source = ab(local, "sources", "add", service["id"], "kapacitor")
+    assert set(source) == {"id", "source", "webhook_url", "token"}
+    assert source["webhook_url"] == f"{local.base_url}/hooks/kapacitor/{source['token']}"
+
+    status, answer = post_webhook(source["webhook_url"], load_event("kapacitor", "critical", "x"))
+    assert status == 202 and answer["outcome"] == "accepted"
+    opened = wait_for(lambda: ab(local, "incidents", "list", "--service", service["id"]))
+    assert len(opened) == 1
+    incident = opened[0]
+    required = {
+        "id",
+        "service_id",
+        "source",
+        "dedup_key",
+        "status",
+        "severity",
+        "title",
+        "alert_count",
+        "first_seen_at",
+        "last_seen_at",
+    }
+    assert required <= set(incident)
+    assert (incident["status"], incident["severity"], incident["source"]) == (
+        "triggered",
+        "critical",
+        "kapacitor",
+    )
+
+    post_webhook(source["webhook_url"], load_event("kapacitor", "ok", "x"))
+    assert wait_for(lambda: ab(local, "incidents", "list", "--service", service["id"]) == [])
+    resolved = ab(local, "incidents", "list", "--service", service["id"], "--status", "resolved")
+    assert [i["id"] for i in resolved] == [incident["id"]]
+    shown = ab(local, "incidents", "show", incident["id"])
+    assert [e["kind"] for e in shown["timeline"]] == ["opened", "resolved"]
+
+
+def test_ack_resolve_rotate_replay_and_test_alert(local: LocalStack) -> None:
+    service = ab(local, "services", "create", "edge")
+    ts = ab(local, "sources", "add", service["id"], "threatstack", "--severity-filter", "1,2")
+    status, answer = post_webhook(ts["webhook_url"], load_event("threatstack", "mixed-severities", "x"))
+    assert status == 202 and [a["outcome"] for a in answer["alerts"]] == ["accepted", "accepted", "ignored"]
+    found = wait_for(
+        lambda: (
+            len(ab(local, "incidents", "list", "--service", service["id"])) == 2
+            and ab(local, "incidents", "list", "--service", service["id"])
+        )
+    )
+    first = found[0]["id"]
+    assert ab(local, "incidents", "ack", first)["status"] == "acknowledged"
+    done = ab(local, "incidents", "resolve", first, "--by", "alice")
+    assert done["status"] == "resolved" and done["resolved_by"] == "person:alice"
+
+    # Replaying the accepted delivery changes nothing downstream (same event ids).
+    [delivery] = ab(local, "deliveries", "list", "--source", ts["id"])
+    replayed = ab(local, "deliveries", "replay", delivery["id"])
+    assert replayed[0]["status"] == "replayed"
+    time.sleep(1.5)
+    counts = {
+        i["id"]: i["alert_count"]
+        for i in ab(local, "incidents", "list", "--service", service["id"], "--status", "all")
+    }
+    assert len(counts) == 2 and set(counts.values()) == {1}
+
+    rotated = ab(local, "sources", "rotate", ts["id"])
+    assert rotated["token"] != ts["token"]
+    assert post_webhook(ts["webhook_url"], load_event("threatstack", "batch", "x"))[0] == 404
+    assert post_webhook(rotated["webhook_url"], load_event("threatstack", "bare-alert", "x"))[0] == 202
+
+    sent = ab(local, "test-alert", service["id"], "threatstack")
+    assert sent["outcome"] == "accepted"
+    tests = wait_for(
+        lambda: [i for i in ab(local, "incidents", "list", "--service", service["id"]) if i["test"]]
+    )
+    assert tests and all(i["dedup_key"].startswith("test:") for i in tests)
+
+
+def test_rejected_deliveries_are_listed_and_shown(local: LocalStack) -> None:
+    service = ab(local, "services", "create", "web")
+    src = ab(local, "sources", "add", service["id"], "kapacitor")
+    status, answer = post_webhook(src["webhook_url"], load_event("kapacitor", "httppost-row", "x"))
+    assert status == 422
+    rejected = ab(local, "deliveries", "list", "--rejected", "--service", service["id"])
+    assert [d["id"] for d in rejected] == [answer["delivery_id"]]
+    shown = ab(local, "deliveries", "show", answer["delivery_id"])
+    assert shown["outcome"] == "rejected" and '"series"' in shown["body"]
+
+
+def test_bad_requests_are_4xx_json(local: LocalStack) -> None:
+    import urllib.error
+    import urllib.request
+
+    def call(method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+        req = urllib.request.Request(
+            f"{local.base_url}{path}", data=body, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(req) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    assert call("GET", "/api/incidents/inc_00000000000000000000-1")[0] == 404
+    assert call("GET", "/api/services/svc_nope")[0] == 404
+    status, body = call("POST", "/api/services", b"{not json")
+    assert status == 400 and "invalid request" in body["error"]
+    status, body = call("POST", "/api/services", b'{"name": ""}')
+    assert status == 400
+    service = call("POST", "/api/services", b'{"name": "x"}')[1]
+    status, body = call("POST", f"/api/services/{service['id']}/sources", b'{"source": "pagerduty"}')
+    assert status == 400 and "unknown source" in body["error"]
+    assert call("GET", "/api/incidents?status=weird")[0] == 400
+    assert call("GET", "/api/nothing-here")[0] == 404
+    assert call("POST", "/hooks/kapacitor/not-a-token", b"{}")[0] == 404
+
+
+def test_cli_reports_errors_without_a_traceback(
+    local: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--url", local.base_url, "incidents", "show", "inc_00000000000000000000-1"]) == 1
+    assert "not found (HTTP 404)" in capsys.readouterr().err
+
+
+def test_second_start_on_a_busy_port_fails_clearly(local: LocalStack) -> None:
+    port = int(local.base_url.rsplit(":", 1)[1])
+    with pytest.raises(PortInUse, match=f"port {port}"):
+        LocalStack(port=port)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_alertbridge_local_prints_its_url_and_stops_cleanly_on_sigterm() -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.strip() == f"alertbridge local is up: http://127.0.0.1:{port}"
+        busy = subprocess.run(
+            [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert busy.returncode == 2 and "already in use" in busy.stderr
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
