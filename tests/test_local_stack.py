@@ -16,7 +16,6 @@ from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
-
 from alertbridge_tools import cli
 from alertbridge_tools.apigw import load_event
 from alertbridge_tools.demo import post_webhook

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 
 from alertbridge import sources
 from alertbridge_tools.template import ROOT, load_template

@@ -145,7 +145,7 @@ def map_delivery(delivery: Delivery) -> list[Item]:
     resource, data = event.resource.lower(), event.data
     severity = SEVERITY.get(resource)
     if severity is None:
-        return [Ignored(f"Heroku resource {event.resource!r} is not mapped", vendor_id=event_id)]
+        return [Ignored(f"Heroku resource {_quoted(event.resource)} is not mapped", vendor_id=event_id)]
     app = _App(id=data.id, name=data.name) if resource == "app" else data.app or _App()
 
     rule = LIFECYCLE.get(resource)
@@ -189,11 +189,16 @@ def map_delivery(delivery: Delivery) -> list[Item]:
 
 def _not_a_signal(resource: str, rule: Rule, value: str) -> str:
     if rule.recovery is None:
-        return f"Heroku {resource} {rule.field} {value!r} is not a problem (only {rule.problem!r} is)"
+        return f"Heroku {resource} {rule.field} {_quoted(value)} is not a problem (only {rule.problem!r} is)"
     return (
-        f"Heroku {resource} {rule.field} {value!r} is neither a problem ({rule.problem!r}) "
+        f"Heroku {resource} {rule.field} {_quoted(value)} is neither a problem ({rule.problem!r}) "
         f"nor a recovery ({rule.recovery!r})"
     )
+
+
+def _quoted(value: str, limit: int = 64) -> str:
+    """A vendor value quoted in a reason, cut short: reasons are stored with the delivery."""
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
 def _key(resource: str, template: str, **parts: str) -> str:

@@ -92,7 +92,8 @@ def map_delivery(delivery: Delivery) -> list[Item]:
     key = message.incident.key or monitor.guid
     vendor_id = alert.alertGuid or f"{key}|{kind}|{alert.timestampUtc}"
     if kind not in ACTIONS:
-        reason = f"Uptrends alert type {alert.type!r} is not Alert, Error, Ok or Reminder"
+        shown = alert.type if len(alert.type) <= 64 else alert.type[:63] + "…"  # reasons are stored
+        reason = f"Uptrends alert type {shown!r} is not Alert, Error, Ok or Reminder"
         return [Ignored(reason, vendor_id=vendor_id)]
     if not key:
         raise PayloadError("neither incident.key nor monitor.guid is set: the alert cannot be correlated")
