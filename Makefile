@@ -9,12 +9,13 @@ UV_VERSION := 0.13.8
 UV := $(PYTHON) -m uv
 VENV := .venv
 SAM := tooling/sam/.venv/bin/sam
+CHECKS := tooling/checks/.venv/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
 PORT ?= 3000
 
-.PHONY: setup local demo test lint template schema events clean
+.PHONY: setup local demo test lint template security audit schema events clean
 
 setup: $(VENV)/.synced
 $(VENV)/.synced: uv.lock pyproject.toml
@@ -24,6 +25,9 @@ $(VENV)/.synced: uv.lock pyproject.toml
 
 $(SAM): tooling/sam/uv.lock
 	$(UV) sync --frozen --project tooling/sam --python $(PYTHON)
+
+$(CHECKS)/checkov: tooling/checks/uv.lock
+	$(UV) sync --frozen --project tooling/checks --python $(PYTHON)
 
 local: setup  ## the whole stack on http://127.0.0.1:$(PORT) (Ctrl-C stops it)
 	$(VENV)/bin/alertbridge local --port $(PORT)
@@ -43,6 +47,13 @@ template: setup $(SAM)  ## cfn-lint, sam validate --lint, sam build (no Docker n
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build
+
+security: $(CHECKS)/checkov  ## checkov over template.yaml (skips justified in .checkov.yaml and inline)
+	$(CHECKS)/checkov -f template.yaml --config-file .checkov.yaml
+
+audit: setup $(CHECKS)/checkov  ## pip-audit of every locked dependency (needs PyPI's JSON API)
+	$(UV) export --frozen --no-hashes --no-header --no-annotate --no-emit-project -q -o .audit-requirements.txt
+	$(CHECKS)/pip-audit --strict --disable-pip --no-deps -r .audit-requirements.txt
 
 events: setup  ## regenerate events/<source>/*.json from the vendor samples
 	$(VENV)/bin/python -m alertbridge_tools.make_events
