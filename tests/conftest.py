@@ -77,3 +77,18 @@ def server_stack(moto_server: str) -> Iterator[Harness]:
     from alertbridge import runtime
 
     runtime.reset()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fuzzing counts (recorded by tests/test_fuzz.py, also under xdist)."""
+    lines = [
+        value
+        for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+        if report.when == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if name == "fuzz"
+    ]
+    if lines:
+        terminalreporter.section("generated bodies per source (no 5xx, every 4xx a JSON error, kept)")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

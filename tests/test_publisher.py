@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -11,8 +10,8 @@ import pytest
 from alertbridge.models.alert import MAX_DESCRIPTION, CanonicalAlert
 from alertbridge.store.bus import MAX_REQUEST_BYTES, Publisher, PublishError, chunks, entry, entry_size
 from alertbridge_tools.harness import Harness
-from botocore.awsrequest import AWSResponse
 
+from tests.faults import refuse
 from tests.test_contract import make_alert
 
 
@@ -48,59 +47,24 @@ def drain(stack: Harness) -> list[dict[str, Any]]:
     return out
 
 
-def refuse(client: Any, decide: Callable[[int, int], bool]) -> list[int]:
-    """Fault injection at the client: entries for which decide(call, index) is True are refused by
-    'the bus' (never sent); the others really go to moto. Returns the PutEvents call sizes."""
-    calls: list[int] = []
-
-    def before_call(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        entries = json.loads(params["body"])["Entries"]
-        n = len(calls)
-        calls.append(len(entries))
-        keep = [e for i, e in enumerate(entries) if not decide(n, i)]
-        results: list[dict[str, Any]] = []
-        sent = iter([])
-        if keep:
-            real = boto3.client("events", region_name="us-east-1")
-            sent = iter(real.put_events(Entries=[_unwire(e) for e in keep])["Entries"])
-        for i, _e in enumerate(entries):
-            if decide(n, i):
-                results.append({"ErrorCode": "InternalFailure", "ErrorMessage": "injected"})
-            else:
-                results.append(next(sent))
-        failed = sum(1 for r in results if "ErrorCode" in r)
-        return AWSResponse("https://events.local", 200, {}, None), {
-            "FailedEntryCount": failed,
-            "Entries": results,
-        }
-
-    client.meta.events.register("before-call.events.PutEvents", before_call)
-    return calls
-
-
-def _unwire(wire: dict[str, Any]) -> dict[str, Any]:
-    return {k: wire[k] for k in ("Source", "DetailType", "Detail", "EventBusName") if k in wire}
-
-
 @pytest.fixture
 def events_client(stack: Harness) -> Any:
     return boto3.client("events", region_name="us-east-1")
 
 
 def test_refused_entries_are_retried_until_accepted(stack: Harness, events_client: Any) -> None:
-    calls = refuse(events_client, lambda call, i: call == 0 and i % 3 == 0)  # ~30% refused once
     alerts = many(25)
     publisher = Publisher(events_client, stack.stack.physical["Bus"], backoff=0)
-    publisher.publish(alerts)
+    with refuse(events_client, lambda call, i: call == 0 and i % 3 == 0) as calls:  # ~30% refused once
+        publisher.publish(alerts)
     got = drain(stack)
     assert sorted(d["event_id"] for d in got) == sorted(a.event_id for a in alerts)  # none lost, none doubled
     assert calls[0] == 10 and len(calls) > 3  # retries happened
 
 
 def test_outage_raises_publish_error(stack: Harness, events_client: Any) -> None:
-    refuse(events_client, lambda call, i: True)
     publisher = Publisher(events_client, stack.stack.physical["Bus"], backoff=0)
-    with pytest.raises(PublishError) as err:
+    with refuse(events_client, lambda call, i: True), pytest.raises(PublishError) as err:
         publisher.publish(many(3))
     assert err.value.failed == 3
     assert err.value.code == "InternalFailure"

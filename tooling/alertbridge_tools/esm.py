@@ -65,7 +65,9 @@ class QueuePoller:
             failed_ids = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             if not self._report_failures and failed_ids:
                 failed_ids = {m["MessageId"] for m in messages}
-        except Exception:  # as Lambda: an invocation error fails the whole batch
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # as Lambda: an invocation error (or a crash) fails the whole batch
             _log.exception("invocation failed; the whole batch returns to the queue")
             failed_ids = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed_ids]

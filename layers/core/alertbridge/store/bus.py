@@ -7,6 +7,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from alertbridge.models.alert import CanonicalAlert
 
 if TYPE_CHECKING:
@@ -83,7 +85,15 @@ class Publisher:
                 if attempt:
                     time.sleep(self._backoff * 2 ** (attempt - 1))
                 calls += 1
-                resp = self._events.put_events(Entries=pending)
+                try:
+                    resp = self._events.put_events(Entries=pending)
+                except (ClientError, BotoCoreError) as exc:  # botocore already retried what it could
+                    code = (
+                        exc.response.get("Error", {}).get("Code")
+                        if isinstance(exc, ClientError)
+                        else type(exc).__name__
+                    )
+                    continue
                 if not resp.get("FailedEntryCount"):
                     pending = []
                     break
