@@ -38,15 +38,16 @@ class Message:
 @dataclass
 class BatchResult:
     failed: list[str] = field(default_factory=list)  # SQS message ids to deliver again
-    decisions: list[Decision] = field(default_factory=list)
+    decisions: list[tuple[str, Decision]] = field(default_factory=list)  # (source, decision)
     unreadable: int = 0
 
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = defaultdict(int)
-        for decision in self.decisions:
+    def counts(self) -> dict[str, dict[str, int]]:
+        """What became of the alerts, per source: {"kapacitor": {"opened": 1, "duplicate": 2}}."""
+        out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for source, decision in self.decisions:
             for key, value in decision.counts().items():
-                out[key] += value
-        return dict(out)
+                out[source][key] += value
+        return {source: dict(counts) for source, counts in out.items()}
 
 
 def parse(body: str) -> CanonicalAlert:
@@ -87,7 +88,7 @@ def process(
             )
             result.failed.extend(message.message_id for message, _ in members)
             continue
-        result.decisions.append(decision)
+        result.decisions.append((alerts[0].source, decision))
         logger.info(
             "incident updated",
             extra={"dedup_key": dedup_key, "results": decision.counts(), "messages": len(members)},

@@ -103,8 +103,8 @@ def incident_handler() -> Handler:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         messages = [Message(r["messageId"], r.get("body", "")) for r in event.get("Records", [])]
         result = process(messages, store, policy_of)
-        for name, value in result.counts().items():
-            metrics.add_metric(name=_METRIC.get(name, name), unit=MetricUnit.Count, value=value)
+        for source, counts in result.counts().items():
+            _per_source(source, counts)
         if result.failed:
             metrics.add_metric(name="failed_messages", unit=MetricUnit.Count, value=len(result.failed))
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in result.failed]}
@@ -112,7 +112,16 @@ def incident_handler() -> Handler:
     return cast(Handler, handler)
 
 
-_METRIC = {"duplicate": "deduplicated", "appended": "deduplicated_into_open"}
+def _per_source(source: str, counts: dict[str, int]) -> None:
+    """One EMF record per source: opened, resolved, deduplicated, ... with a `source` dimension."""
+    metrics = EphemeralMetrics(namespace=NAMESPACE, service="incidents")
+    metrics.add_dimension(name="source", value=source)
+    for result, value in counts.items():
+        metrics.add_metric(name=_METRIC.get(result, result), unit=MetricUnit.Count, value=value)
+    metrics.flush_metrics()
+
+
+_METRIC = {"duplicate": "deduplicated"}
 
 
 def management_handler() -> Handler:
@@ -121,5 +130,24 @@ def management_handler() -> Handler:
     @logger.inject_lambda_context(clear_state=True, correlation_id_path="requestContext.requestId")
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return app.resolve(event, context)
+
+    return cast(Handler, handler)
+
+
+def status_handler() -> Handler:
+    """The public status page: GET /status (HTML) and GET /status.json, read-only, no auth."""
+    import os  # noqa: PLC0415
+
+    from alertbridge.status_page import CACHE_SECONDS, StatusPage  # noqa: PLC0415  (only this function)
+
+    page = StatusPage(
+        runtime.sources(),
+        runtime.incidents(),
+        cache_seconds=float(os.environ.get("STATUS_CACHE_SECONDS", CACHE_SECONDS)),
+    )
+
+    @logger.inject_lambda_context(clear_state=True, correlation_id_path="requestContext.requestId")
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return page.handle(event)
 
     return cast(Handler, handler)
