@@ -7,10 +7,10 @@ from typing import Any
 
 import boto3
 import pytest
-
 from alertbridge import runtime
 from alertbridge.models.records import Status
 from alertbridge_tools.harness import Harness
+
 from tests.conftest import sample
 from tests.faults import aws_error, every_nth, first, incident_write, refuse
 

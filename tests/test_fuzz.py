@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from moto import mock_aws
-
 from alertbridge import runtime, sources
 from alertbridge.models.records import SourceSettings
 from alertbridge.observability import logger
 from alertbridge_tools.harness import Harness
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
 
 EXAMPLES = int(os.environ.get("ALERTBRIDGE_FUZZ_EXAMPLES", "2000"))
 CONTENT_TYPES = [
@@ -51,7 +50,7 @@ def _mutations(sample: dict[str, Any]) -> st.SearchStrategy[bytes]:
     @st.composite
     def mutate(draw: st.DrawFn) -> bytes:
         doc = json.loads(json.dumps(sample))
-        target = doc["alerts"][0] if "alerts" in doc and doc["alerts"] else doc
+        target = doc["alerts"][0] if doc.get("alerts") else doc
         for _ in range(draw(st.integers(1, 4))):
             keys = list(target) or ["x"]
             key = draw(st.sampled_from(keys))
