@@ -2,10 +2,14 @@
 
 Order matters and is the point of this module:
 1. the token is checked before anything else (unknown: 404, nothing stored);
-2. the body is kept raw with its outcome before we answer (nothing a vendor sent is lost);
-3. alerts go to the bus; if the bus will not take them we answer 503 so the vendor retries, and the
-   delivery stays marked unpublished for replay. Event ids are deterministic, so a retry or a replay
-   never counts twice downstream.
+2. the alerts go to the bus;
+3. the body is kept raw with its outcome, and whether the bus took it, before we answer (nothing a
+   vendor sent is lost). If the bus would not take the alerts we answer 503 so the vendor retries,
+   and the delivery stays marked unpublished for replay. Event ids are deterministic, so a retry or
+   a replay never counts twice downstream.
+Publishing before storing makes the raw record one write per delivery, not a write and an update
+(DynamoDB bills an update by the whole item's size); if the function dies in between, the vendor
+had no answer and retries, and the retry maps to the same event ids.
 A body we cannot understand is a 4xx with a JSON error, whatever it holds: never a 5xx.
 """
 
@@ -211,12 +215,13 @@ class Ingest:
         stored = self._record(
             record, delivery, delivery_id, result.outcome, None, status, result.outcomes, test
         )
-        stored.published = not result.alerts
         stored.replays = replay_of.replays + 1 if replay_of else 0
-        self._deliveries.put(stored, body)
-        if result.alerts:
-            self._publisher.publish(result.alerts)  # PublishError: the caller answers 503
-            self._deliveries.mark_published(delivery_id)
+        try:
+            if result.alerts:
+                self._publisher.publish(result.alerts)
+            stored.published = True
+        finally:  # kept either way; on PublishError as unpublished, and the caller answers 503
+            self._deliveries.put(stored, body)
         return Answer(
             status,
             {

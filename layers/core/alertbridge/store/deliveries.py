@@ -65,22 +65,6 @@ class DeliveryStore:
             item["body_s3_key"] = key
         self._db.put_item(TableName=self._table, Item=to_item(item))
 
-    def mark_published(self, delivery_id: str, replays: int | None = None) -> None:
-        names = {"#p": "published"}
-        values: dict[str, Any] = {":t": True}
-        expr = "SET #p = :t"
-        if replays is not None:
-            names["#r"] = "replays"
-            values[":r"] = replays
-            expr += ", #r = :r"
-        self._db.update_item(
-            TableName=self._table,
-            Key=to_item({"PK": f"DLV#{delivery_id}", "SK": "DLV"}),
-            UpdateExpression=expr,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=to_item(values),
-        )
-
     def get(self, delivery_id: str) -> tuple[DeliveryRecord, bytes]:
         resp = self._db.get_item(
             TableName=self._table, Key=to_item({"PK": f"DLV#{delivery_id}", "SK": "DLV"}), ConsistentRead=True

@@ -1,0 +1,33 @@
+"""One cold start, measured inside a fresh interpreter: import a function's handler module (its
+init runs: clients created, no network), or the floor: `import boto3, pydantic` + the same clients.
+Prints milliseconds. Used by bench/run.py; not meant to be run by hand."""
+
+import importlib.util
+import os
+import sys
+import time
+
+os.environ.update(
+    TABLE_NAME="alertbridge-bench",
+    BUS_NAME="alertbridge-bench",
+    RAW_BUCKET="alertbridge-bench",
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106  (no network: not a credential)
+    AWS_DEFAULT_REGION="us-east-1",
+    POWERTOOLS_SERVICE_NAME="bench",
+)
+target, clients = sys.argv[1], sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else []
+start = time.perf_counter()
+if target == "floor":
+    import boto3
+    import pydantic  # noqa: F401
+
+    for name in clients:
+        boto3.client(name)
+else:
+    spec = importlib.util.spec_from_file_location("app", target)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+print(f"{(time.perf_counter() - start) * 1000:.3f}")

@@ -1,0 +1,496 @@
+"""alertbridge benchmarks: cold start, warm normalization, AWS requests, cost per million alerts,
+deployment size, each figure beside its floor measured in the same run.
+
+    python bench/run.py            # full run: prints a table, writes bench/results.json
+    python bench/run.py --quick    # a tiny run (what the test suite checks still works)
+
+Figures are medians over repeated runs. Nothing here asserts a time: the table says which targets
+are met, and the process exits 0 either way (the numbers are for people to read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import capacity  # noqa: E402  (bench/capacity.py)
+
+RESULTS = ROOT / "bench" / "results.json"
+
+# us-east-1 list prices (USD), November 2026 pricing pages.
+PRICE = {
+    "apigw_rest_request": 3.50 / 1e6,
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second_arm64": 0.0000133334,
+    "eventbridge_event_64kb": 1.00 / 1e6,
+    "sqs_request_64kb": 0.40 / 1e6,
+    "dynamodb_wru": 0.625 / 1e6,
+    "dynamodb_rru": 0.125 / 1e6,
+    "s3_put": 0.005 / 1000,
+    "cloudwatch_logs_gb": 0.50,
+}
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    floor: float | None = None
+    ratio: float | None = None
+    target: float | None = None
+    met: bool | None = None
+
+
+def figure(
+    name: str,
+    value: float,
+    unit: str,
+    floor: float | None = None,
+    target: float | None = None,
+    *,
+    target_is_ratio: bool = False,
+) -> Figure:
+    ratio = round(value / floor, 3) if floor else None
+    met: bool | None = None
+    if target is not None:
+        met = (ratio if target_is_ratio else value) is not None and (
+            ratio if target_is_ratio else value
+        ) <= target  # type: ignore[operator]
+    return Figure(
+        name, round(value, 3), unit, round(floor, 3) if floor is not None else None, ratio, target, met
+    )
+
+
+# --- 1. cold start ---------------------------------------------------------------------------------
+FUNCTIONS = {  # function dir -> the AWS clients its init creates
+    "kapacitor": "dynamodb,events,s3",
+    "threatstack": "dynamodb,events,s3",
+    "heroku": "dynamodb,events,s3",
+    "uptrends": "dynamodb,events,s3",
+    "stathat": "dynamodb,events,s3",
+    "incidents": "dynamodb",
+}
+
+
+def _probe(target: str, clients: str) -> float:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "cold_start_probe.py"), target, clients],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def cold_starts(repeat: int) -> list[Figure]:
+    figures = []
+    for function, clients in FUNCTIONS.items():
+        app = str(ROOT / "functions" / function / "app.py")
+        runs, floors = [], []
+        for _ in range(repeat):  # interleaved, so drift on the machine hits both alike
+            floors.append(_probe("floor", clients))
+            runs.append(_probe(app, clients))
+        target = 1.25 if function != "incidents" else None
+        figures.append(
+            figure(
+                f"cold_start.{function}",
+                statistics.median(runs),
+                "ms",
+                statistics.median(floors),
+                target,
+                target_is_ratio=True,
+            )
+        )
+    return figures
+
+
+# --- 2. warm normalization -------------------------------------------------------------------------
+def threatstack_batch(n: int) -> bytes:
+    return json.dumps(
+        {
+            "alerts": [
+                {
+                    "id": f"{i:024x}",
+                    "title": f"Suspicious process {i}",
+                    "created_at": 1715680801000 + i,
+                    "severity": 1 + i % 3,
+                    "organization_id": "5d0c2f1e8b3a4c0012ab34cd",
+                    "server_or_region": f"ip-10-0-{i % 250}-1",
+                    "source": "Host",
+                    "organization_name": "Acme Corp",
+                }
+                for i in range(n)
+            ]
+        }
+    ).encode()
+
+
+def _samples() -> dict[str, bytes]:
+    from alertbridge import sources
+
+    return {
+        "threatstack-1000": threatstack_batch(1000),
+        "heroku": sources.sample("heroku"),
+        "kapacitor": sources.sample("kapacitor"),
+    }
+
+
+def _floor_models() -> dict[str, Callable[[bytes], Any]]:
+    """The least a receiver could do: parse the JSON and validate it with a minimal pydantic model."""
+    from pydantic import BaseModel
+
+    class TsAlert(BaseModel):
+        id: str
+        title: str
+        severity: int | str
+        created_at: int | str
+
+    class TsBatch(BaseModel):
+        alerts: list[TsAlert]
+
+    class Kapacitor(BaseModel):
+        id: str
+        level: str
+        message: str
+        time: str
+
+    class Heroku(BaseModel):
+        id: str
+        resource: str
+        action: str
+        data: dict[str, Any]
+
+    return {
+        "threatstack-1000": lambda b: TsBatch.model_validate(json.loads(b)),
+        "kapacitor": lambda b: Kapacitor.model_validate(json.loads(b)),
+        "heroku": lambda b: Heroku.model_validate(json.loads(b)),
+    }
+
+
+def normalization(repeat: int) -> list[Figure]:
+    from alertbridge.ingest import normalize
+    from alertbridge.models.records import Source
+    from alertbridge.sources.base import Delivery
+    from alertbridge.store.bus import chunks, entry
+
+    floors = _floor_models()
+    figures = []
+    for name, body in _samples().items():
+        kind = name.split("-")[0]
+        source = Source(
+            id="src_bench",
+            service_id="svc_bench",
+            source=kind,
+            token_hash="0" * 64,
+            created_at=datetime.now(UTC),
+        )
+        delivery = Delivery(
+            body=body, headers={"content-type": "application/json"}, received_at=datetime.now(UTC)
+        )
+
+        def ours() -> None:
+            alerts = normalize(source, delivery, "dlv_bench").alerts  # noqa: B023
+            chunks([entry(a, "bus") for a in alerts])
+
+        def floor() -> None:
+            floors[name](body)  # noqa: B023
+
+        number = max(1, 200 // (1000 if "1000" in name else 1) * (repeat // 3 or 1))
+        ours_ms = statistics.median(timeit.repeat(ours, number=number, repeat=repeat)) / number * 1000
+        floor_ms = statistics.median(timeit.repeat(floor, number=number, repeat=repeat)) / number * 1000
+        figures.append(figure(f"normalize.{name}", ours_ms, "ms", floor_ms, 2.0, target_is_ratio=True))
+    return figures
+
+
+# --- 3. AWS requests, 4. cost ----------------------------------------------------------------------
+@contextmanager
+def counting(clients: list[Any]) -> Iterator[Counter[str]]:
+    """Count AWS requests (botocore's before-send: every HTTP request, retries included)."""
+    counts: Counter[str] = Counter()
+
+    def count(**kwargs: Any) -> None:
+        counts[kwargs["event_name"].split(".", 1)[1]] += 1
+
+    for client in clients:
+        client.meta.events.register("before-send", count)
+    try:
+        yield counts
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-send", count)
+
+
+@contextmanager
+def log_bytes() -> Iterator[list[int]]:
+    """Bytes the functions write to CloudWatch Logs (structured logs and EMF metrics)."""
+    from alertbridge.observability import logger
+
+    sink = io.StringIO()
+    handler = logging.StreamHandler(sink)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    previous = sys.stdout
+    emf = io.StringIO()
+    sys.stdout = emf
+    total = [0]
+    try:
+        yield total
+    finally:
+        sys.stdout = previous
+        logger.removeHandler(handler)
+        total[0] = len(sink.getvalue().encode()) + len(emf.getvalue().encode())
+
+
+def requests_and_cost(quick: bool) -> list[Figure]:
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106  (moto: not a credential)
+        AWS_DEFAULT_REGION="us-east-1",
+        POWERTOOLS_METRICS_DISABLED="false",
+    )
+    from alertbridge import runtime
+    from alertbridge.observability import logger
+    from alertbridge_tools.harness import Harness
+    from alertbridge_tools.template import load_template
+    from moto import mock_aws
+
+    memory_mb = int(load_template()["Globals"]["Function"]["MemorySize"])
+    figures: list[Figure] = []
+    with mock_aws():
+        stack = Harness.create()
+        logger.setLevel("INFO")
+        db, events = runtime.dynamodb(), runtime.publisher()._events
+        service = runtime.sources().create_service("bench").id
+        _, ts_token = stack.add_source(service, "threatstack")
+        _, kap_token = stack.add_source(service, "kapacitor")
+        stack.post(
+            "kapacitor",
+            kap_token,
+            json.dumps({"id": "warm", "level": "INFO", "time": "2026-01-01T00:00:00Z"}).encode(),
+        )
+        stack.post("threatstack", ts_token, threatstack_batch(1))
+        stack.pump()
+
+        sizes = [1, 10, 100] if quick else [1, 10, 100, 1000]
+        for n in sizes:
+            with counting([db, events]) as counts:
+                resp = stack.post(
+                    "threatstack",
+                    ts_token,
+                    threatstack_batch(n)
+                    if n > 1
+                    else threatstack_batch(1).replace(b"000000000000000000000000", b"f" * 24),
+                )
+            assert resp.status == 202, resp.body
+            total = sum(counts.values())
+            figures.append(
+                figure(
+                    f"requests.ingest.threatstack_{n}_alerts", total, "requests", None, 3 + math.ceil(n / 10)
+                )
+            )
+        stack.pump()
+
+        def incident_batch(keys: int) -> tuple[int, float]:
+            body = {
+                "alerts": [
+                    {
+                        "id": f"{'b' if keys > 1 else 'c'}{(i % keys):023x}",
+                        "title": "t",
+                        "created_at": 1715680801000 + i,
+                        "severity": 1,
+                    }
+                    for i in range(100)
+                ]
+            }
+            # Same id repeated: Threat Stack gives the same event id, so vary the batch per alert id
+            stack.post("threatstack", ts_token, json.dumps(body).encode())
+            with counting([db]) as counts:
+                started = time.perf_counter()
+                stack.pump()
+                elapsed = time.perf_counter() - started
+            return sum(counts.values()), elapsed
+
+        one_key, _ = incident_batch(1)
+        many_keys, _ = incident_batch(100)
+        figures.append(figure("requests.incidents.100_messages_1_key", one_key, "requests"))
+        figures.append(figure("requests.incidents.100_messages_100_keys", many_keys, "requests"))
+
+        figures += _cost(stack, service, kap_token, ts_token, memory_mb, quick)
+    return figures
+
+
+def _cost(
+    stack: Any, service: str, kap_token: str, ts_token: str, memory_mb: int, quick: bool
+) -> list[Figure]:
+    """Cost per million alerts, from what one delivery really did here (requests, capacity units,
+    log bytes, handler time), at list prices. Lambda time is the handler time measured here."""
+    from alertbridge import runtime
+
+    db = runtime.dynamodb()
+    gb = memory_mb / 1024
+    out: list[Figure] = []
+    scenarios = {
+        "single_alert_deliveries": (
+            lambda i: (
+                "kapacitor",
+                kap_token,
+                json.dumps(
+                    {
+                        "id": f"cpu:host-{i}",
+                        "message": f"cpu:host-{i} is CRITICAL",
+                        "details": "usage_idle below 10%",
+                        "level": "CRITICAL",
+                        "time": f"2026-01-01T00:{i % 60:02d}:00Z",
+                        "duration": 0,
+                        "previousLevel": "OK",
+                        "recoverable": True,
+                        "data": {"series": [{"name": "cpu", "tags": {"host": f"host-{i}"}}]},
+                    }
+                ).encode(),
+                1,
+            ),
+            8.0,
+        ),
+        "alerts_in_100_alert_batches": (
+            lambda i: (
+                "threatstack",
+                ts_token,
+                json.dumps(
+                    {
+                        "alerts": [
+                            {
+                                "id": f"e{i:011x}{j:012x}",
+                                "title": f"Suspicious process {j}",
+                                "created_at": 1715680801000 + j,
+                                "severity": 1 + j % 3,
+                                "server_or_region": "ip-10-0-0-1",
+                                "source": "Host",
+                            }
+                            for j in range(100)
+                        ]
+                    }
+                ).encode(),
+                100,
+            ),
+            3.0,
+        ),
+    }
+    deliveries = 3 if quick else 20
+    for name, (make, target) in scenarios.items():
+        per_alert: Counter[str] = Counter()
+        ingest_ms: list[float] = []
+        alerts = 0
+        with (
+            capacity.measure(db) as units,
+            log_bytes() as logged,
+            counting([db, runtime.publisher()._events]) as calls,
+        ):
+            for i in range(deliveries):
+                source, token, body, n = make(i)
+                started = time.perf_counter()
+                resp = stack.post(source, token, body)
+                ingest_ms.append((time.perf_counter() - started) * 1000)
+                assert resp.status == 202
+                alerts += n
+            started = time.perf_counter()
+            pumped = stack.pump()
+            incident_ms = (time.perf_counter() - started) * 1000
+        million = 1e6 / alerts  # deliveries-worth scale factor: per million alerts
+        invocations = pumped.invocations
+        sqs_requests = calls.get("SendMessage", 0) + alerts + 2 * max(invocations, math.ceil(alerts / 10))
+        per_alert["API Gateway"] = deliveries * PRICE["apigw_rest_request"] * million
+        per_alert["Lambda ingest"] = (
+            deliveries
+            * (
+                PRICE["lambda_request"]
+                + statistics.median(ingest_ms) / 1000 * gb * PRICE["lambda_gb_second_arm64"]
+            )
+            * million
+        )
+        per_alert["EventBridge"] = alerts * PRICE["eventbridge_event_64kb"] * million
+        per_alert["SQS"] = sqs_requests * PRICE["sqs_request_64kb"] * million
+        per_alert["Lambda incidents"] = (
+            invocations * PRICE["lambda_request"] + incident_ms / 1000 * gb * PRICE["lambda_gb_second_arm64"]
+        ) * million
+        per_alert["DynamoDB"] = (
+            units.wru * PRICE["dynamodb_wru"] + units.rru * PRICE["dynamodb_rru"]
+        ) * million
+        per_alert["CloudWatch Logs"] = logged[0] / 1e9 * PRICE["cloudwatch_logs_gb"] * million
+        per_alert["S3"] = calls.get("PutObject", 0) * PRICE["s3_put"] * million
+        total = sum(per_alert.values())
+        out.append(figure(f"cost.{name}.per_million_alerts", total, "USD", None, target))
+        out += [
+            figure(f"cost.{name}.{part.replace(' ', '_').lower()}", value, "USD")
+            for part, value in per_alert.items()
+        ]
+        out.append(figure(f"cost.{name}.dynamodb_wru_per_alert", units.wru / alerts, "WRU"))
+    return out
+
+
+# --- 5. deployment size ----------------------------------------------------------------------------
+def deployment_sizes() -> list[Figure]:
+    build = ROOT / ".aws-sam" / "build"
+    if not build.is_dir():
+        return [Figure("size.unavailable_run_make_template_first", 0, "MB")]
+    figures = []
+    for artifact in sorted(p for p in build.iterdir() if p.is_dir()):
+        size = sum(f.stat().st_size for f in artifact.rglob("*") if f.is_file()) / 1e6
+        figures.append(figure(f"size.{artifact.name}", size, "MB", None, 250.0))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, few repeats")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    repeat = 2 if args.quick else 7
+    sys.path[:0] = [str(ROOT / "layers" / "core"), str(ROOT / "tooling")]
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    figures = [
+        *cold_starts(1 if args.quick else 7),
+        *normalization(repeat),
+        *requests_and_cost(args.quick),
+        *deployment_sizes(),
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps([asdict(f) for f in figures], indent=2) + "\n")
+    width = max(len(f.name) for f in figures)
+    print(f"{'figure':<{width}}  {'value':>12} {'unit':<9} {'floor':>10} {'ratio':>7} {'target':>8}  met")
+    for f in figures:
+        floor = "" if f.floor is None else f"{f.floor:,.3f}"
+        print(
+            f"{f.name:<{width}}  {f.value:>12,.3f} {f.unit:<9} {floor:>10} "
+            f"{'' if f.ratio is None else f'{f.ratio:.2f}x':>7} {'' if f.target is None else f.target:>8}  "
+            f"{'' if f.met is None else ('yes' if f.met else 'NO')}"
+        )
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
