@@ -1,26 +1,26 @@
 """Lambda entry points: translate API Gateway / SQS events to the modules that do the work.
 
 ``functions/<name>/app.py`` is one line that picks one of these. Clients are created when the
-handler is built, i.e. during the Lambda's init phase.
+handler is built, i.e. during the Lambda's init phase; each factory imports only what its function
+runs (an ingest function never loads the incident logic, and the other way round).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from alertbridge import runtime
-from alertbridge.consumer import Message, process
-from alertbridge.ingest import Answer, Ingest, decode_body
-from alertbridge.models.alert import CanonicalAlert
-from alertbridge.models.records import RecoveryPolicy
 from alertbridge.observability import NAMESPACE, logger
-from alertbridge.store.bus import PublishError
-from alertbridge.store.sources import NotFound
+
+if TYPE_CHECKING:
+    from alertbridge.ingest import Answer
+    from alertbridge.models.alert import CanonicalAlert
+    from alertbridge.models.records import RecoveryPolicy
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -34,6 +34,11 @@ def _http(answer: Answer) -> dict[str, Any]:
 
 
 def ingest_handler(source: str) -> Handler:
+    from alertbridge import sources  # noqa: PLC0415
+    from alertbridge.ingest import Answer, Ingest, decode_body  # noqa: PLC0415
+    from alertbridge.store.bus import PublishError  # noqa: PLC0415
+
+    sources.module(source)  # the mapping loads at init, not on the first webhook
     metrics = EphemeralMetrics(namespace=NAMESPACE, service=f"ingest-{source}")
     metrics.set_default_dimensions(source=source)
     settings = runtime.settings()
@@ -88,6 +93,9 @@ def _count(metrics: EphemeralMetrics, answer: Answer) -> None:
 
 
 def incident_handler() -> Handler:
+    from alertbridge.consumer import Message, process  # noqa: PLC0415
+    from alertbridge.store.sources import NotFound  # noqa: PLC0415
+
     metrics = EphemeralMetrics(namespace=NAMESPACE, service="incidents")
     store = runtime.incidents()
     sources = runtime.sources()

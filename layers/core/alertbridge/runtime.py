@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
-from alertbridge.store.bus import Publisher
-from alertbridge.store.deliveries import DeliveryStore
-from alertbridge.store.incidents import IncidentStore
-from alertbridge.store.sources import SourceStore
-
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from alertbridge.store.bus import Publisher
+    from alertbridge.store.deliveries import DeliveryStore
+    from alertbridge.store.incidents import IncidentStore
+    from alertbridge.store.sources import SourceStore
 
 # Standard retry mode: throttling and 5xx are retried with backoff by botocore itself.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
@@ -56,13 +56,18 @@ def dynamodb() -> DynamoDBClient:
     return boto3.client("dynamodb", config=_CONFIG)
 
 
+# Adapters import their modules when first built: a function loads only the stores it uses.
 @cache
 def sources() -> SourceStore:
+    from alertbridge.store.sources import SourceStore  # noqa: PLC0415
+
     return SourceStore(dynamodb(), settings().table)
 
 
 @cache
 def deliveries() -> DeliveryStore:
+    from alertbridge.store.deliveries import DeliveryStore  # noqa: PLC0415
+
     cfg = settings()
     s3 = boto3.client("s3", config=_CONFIG) if cfg.raw_bucket else None
     return DeliveryStore(dynamodb(), cfg.table, s3, cfg.raw_bucket, cfg.raw_retention_days)
@@ -70,11 +75,15 @@ def deliveries() -> DeliveryStore:
 
 @cache
 def incidents() -> IncidentStore:
+    from alertbridge.store.incidents import IncidentStore  # noqa: PLC0415
+
     return IncidentStore(dynamodb(), settings().table)
 
 
 @cache
 def publisher() -> Publisher:
+    from alertbridge.store.bus import Publisher  # noqa: PLC0415
+
     return Publisher(boto3.client("events", config=_CONFIG), settings().bus)
 
 
