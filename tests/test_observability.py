@@ -147,3 +147,20 @@ def test_signatures_are_compared_in_constant_time() -> None:
     assert "compare_digest" in heroku and "compare_digest" in tokens
     digest = base64.b64encode(hmac.new(SECRET.encode(), b"x", hashlib.sha256).digest()).decode()
     assert len(digest) == 44
+
+
+def test_only_token_hashes_are_at_rest(stack: Harness, service_id: str) -> None:
+    import hashlib as _hashlib
+
+    import boto3
+
+    made = stack.call("POST", f"/api/services/{service_id}/sources", {"source": "heroku", "secret": SECRET})
+    token = made.body["token"]
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=stack.stack.physical["Table"])[
+        "Items"
+    ]
+    dump = json.dumps(items)
+    assert token not in dump
+    assert _hashlib.sha256(token.encode()).hexdigest() in dump
+    shown = stack.call("GET", f"/api/services/{service_id}/sources").body
+    assert SECRET not in json.dumps(shown) and shown[0]["has_secret"] is True
