@@ -36,7 +36,7 @@ demo: setup  ## a service with every source, the vendor samples fired at it, inc
 	$(VENV)/bin/alertbridge demo
 
 test: setup  ## the test suite
-	$(VENV)/bin/python -m pytest -n 2 --dist loadfile -q
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile -q -m "not slow"
 
 lint: setup  ## ruff, mypy
 	$(VENV)/bin/ruff check .

@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("delivery_ids", nargs="*")
     rp.add_argument("--unpublished", action="store_true", help="replay every unpublished delivery")
 
+    cmd(sub, "status", "every service's status (from its open incidents)")
+
     ta = cmd(sub, "test-alert", "push a source's sample through the real path, marked test")
     ta.add_argument("service_id")
     ta.add_argument("source", choices=SOURCES)
@@ -281,6 +283,8 @@ def run(args: argparse.Namespace, api: Client) -> int:
             print(f"[{n}/{len(ids)}] {delivery_id}: {results[-1]['status']}", file=sys.stderr, flush=True)
         emit(args, results, lambda d: table(d, ("id", "status", "outcome", "error")))
         return 0 if all(r["status"] == "replayed" for r in results) else 1
+    elif group == "status":
+        emit(args, api.request("GET", "/api/status"), status_table)
     elif group == "test-alert":
         kinds = [
             s
@@ -295,6 +299,11 @@ def run(args: argparse.Namespace, api: Client) -> int:
 
 
 SOURCE_COLUMNS = ("id", "source", "recovery_policy", "severity_filter", "last_delivery_at", "active")
+
+
+def status_table(services: list[dict[str, Any]]) -> str:
+    rows = [{"service": s["name"], "status": s["status"], "open": len(s["open_incidents"])} for s in services]
+    return table(rows, ("service", "status", "open"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -106,7 +106,6 @@ def incident_handler() -> Handler:
         except NotFound:
             return "resolve"
 
-    @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         messages = [Message(r["messageId"], r.get("body", "")) for r in event.get("Records", [])]
@@ -115,6 +114,7 @@ def incident_handler() -> Handler:
             _per_source(source, counts)
         if result.failed:
             metrics.add_metric(name="failed_messages", unit=MetricUnit.Count, value=len(result.failed))
+            metrics.flush_metrics()
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in result.failed]}
 
     return cast(Handler, handler)

@@ -22,6 +22,8 @@ from alertbridge import incidents as decisions
 from alertbridge import runtime, sources
 from alertbridge.ingest import Ingest
 from alertbridge.models.records import Incident, RecoveryPolicy, Source, SourceSettings, Status
+from alertbridge.status import service_status
+from alertbridge.status_page import collect
 from alertbridge.store.bus import PublishError
 from alertbridge.store.incidents import OPEN_STATUSES, Conflict
 from alertbridge.store.sources import NotFound
@@ -199,6 +201,7 @@ def show_service(service_id: str) -> dict[str, Any]:
     service = runtime.sources().get_service(service_id)
     return {
         **service.model_dump(mode="json"),
+        "status": service_status(runtime.incidents().list_open(service_id)).value,
         "sources": [_with_health(s) for s in runtime.sources().list_sources(service_id)],
     }
 
@@ -372,3 +375,19 @@ def replay(delivery_id: str) -> Response[Any]:
     source = runtime.sources().get_source(record.source_id)
     answer = _ingest(source.source).receive(source, body, record.headers, replay_of=record)
     return Response(answer.status, "application/json", answer.body)
+
+
+# --- status --------------------------------------------------------------------------------------
+@app.get("/api/status")
+def list_status() -> list[dict[str, Any]]:
+    """Every service's status, derived from its open incidents (test and monitoring ones listed too)."""
+    snapshots = collect(runtime.sources(), runtime.incidents(), now(), with_resolved=False)
+    return [
+        {
+            "service_id": snap.service.id,
+            "name": snap.service.name,
+            "status": service_status(snap.open).value,
+            "open_incidents": [incident_view(i) for i in sorted(snap.open, key=lambda i: i.opened_at)],
+        }
+        for snap in snapshots
+    ]

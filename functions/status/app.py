@@ -1,0 +1,5 @@
+"""Public status page: GET /status (HTML) and GET /status.json (no auth, read-only)."""
+
+from alertbridge.entrypoints import status_handler
+
+handler = status_handler()
