@@ -199,13 +199,6 @@ def test_incidents_are_resolved_only_by_a_person(stack: Harness, service_id: str
     assert len(incidents_of(service_id)) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/deliveries.py DeliveryStore.put: the delivery item holds every per-alert outcome "
-    "besides the (<= 300 KB compressed) body, with no size accounting; a large valid batch exceeds "
-    "DynamoDB's 400 KB item limit, entrypoints answers 503 and the delivery is not kept (every retry "
-    "fails the same way)",
-)
 def test_a_large_valid_batch_within_the_body_limit_is_kept_and_answered_2xx(
     stack: Harness, service_id: str
 ) -> None:

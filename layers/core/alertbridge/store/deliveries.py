@@ -1,12 +1,13 @@
 """Raw deliveries: every authenticated webhook body, kept with its outcome.
 
 Cost first: a delivery is one DynamoDB item (about 1 WRU per KiB) holding the zlib-compressed body,
-expiring by TTL. Bodies that stay large after compression go to S3 instead (rare; S3 PUTs cost
-$5 per million, so never the default path).
+expiring by TTL. Bodies that do not fit the item even compressed go to S3 instead (rare; S3 PUTs
+cost $5 per million, so never the default path).
 """
 
 from __future__ import annotations
 
+import json
 import zlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
 
-INLINE_LIMIT = 300 * 1024  # compressed bytes kept in the item; beyond, in S3 (items max out at 400 KB)
+ITEM_BUDGET = 380 * 1024  # what one delivery item may use of DynamoDB's 400 KB (the rest: names, overhead)
+OUTCOMES_INLINE = 200  # more per-alert outcomes than this are kept zlib-compressed
 # Headers worth keeping; anything that may carry a credential (Authorization, cookies, our token
 # header, signatures are kept only as present/absent) never reaches storage.
 SAFE_HEADERS = frozenset(
@@ -46,19 +48,29 @@ class DeliveryStore:
         self._retention = timedelta(days=retention_days)
 
     def put(self, record: DeliveryRecord, body: bytes) -> None:
-        """Keep the delivery and its raw bytes. Raises on failure: the caller answers 5xx."""
+        """Keep the delivery and its raw bytes. Raises on failure: the caller answers 5xx.
+
+        A DynamoDB item holds at most 400 KB: a large batch's per-alert outcomes are kept
+        compressed, and the body goes to S3 whenever item and body together would not fit.
+        """
+        data = record.model_dump(mode="json")
         item: dict[str, Any] = {
             "PK": f"DLV#{record.id}",
             "SK": "DLV",
             "GSI1PK": f"SRC#{record.source_id}#DLV",
             "GSI1SK": f"{iso(record.received_at)}#{record.id}",
             "expires_at": int((record.received_at + self._retention).timestamp()),
-            **record.model_dump(mode="json"),
+            **data,
         }
+        if len(data["alerts"]) > OUTCOMES_INLINE:
+            item["alerts"] = []
+            item["alerts_zz"] = zlib.compress(json.dumps(data["alerts"], separators=(",", ":")).encode(), 6)
         packed = zlib.compress(body, 6)
-        if len(packed) <= INLINE_LIMIT or self._s3 is None or not self._bucket:
-            item["body"] = packed[:INLINE_LIMIT]
-            item["body_truncated"] = len(packed) > INLINE_LIMIT
+        room = ITEM_BUDGET - len(json.dumps({k: v for k, v in item.items() if k != "alerts_zz"}, default=str))
+        room -= len(item.get("alerts_zz", b""))
+        if len(packed) <= room or self._s3 is None or not self._bucket:
+            item["body"] = packed[: max(room, 0)]
+            item["body_truncated"] = len(packed) > room
         else:
             key = f"raw/{record.received_at:%Y/%m/%d}/{record.id}.zz"
             self._s3.put_object(Bucket=self._bucket, Key=key, Body=packed)
@@ -77,6 +89,8 @@ class DeliveryStore:
         else:
             packed = data.get("body", b"")
         body = zlib.decompressobj().decompress(packed) if packed else b""
+        if "alerts_zz" in data:
+            data["alerts"] = json.loads(zlib.decompress(data["alerts_zz"]))
         return DeliveryRecord.model_validate(data), body
 
     def list_for_source(
