@@ -6,32 +6,18 @@ published, and never a 5xx (not even for a huge string field or 1,000 levels of 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from alertbridge import runtime
 from alertbridge_tools.harness import Harness
 
-from tests.test_sources_flow import (
+from tests.test_sources_flow import (  # stack, service_id: the shared module fixtures
     add,
     assert_json_error,
     assert_kept_rejected,
-    fresh_service,
-    module_stack,
     queued,
 )
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Harness]:
-    yield from module_stack()
-
-
-@pytest.fixture
-def service_id(stack: Harness) -> str:
-    return fresh_service(stack)
-
 
 DEEP_LIST = "[" * 1000 + "]" * 1000
 DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000

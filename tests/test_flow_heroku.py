@@ -9,7 +9,6 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from alertbridge.models.records import SourceSettings, Status
 from alertbridge_tools.apigw import event_body, load_event
 from alertbridge_tools.harness import Harness, Response
 
-from tests.test_sources_flow import (
+from tests.test_sources_flow import (  # stack, service_id: the shared module fixtures
     EVENT_ANSWERS,
     Hook,
     accepted,
@@ -27,9 +26,7 @@ from tests.test_sources_flow import (
     assert_json_error,
     assert_kept_rejected,
     event_json,
-    fresh_service,
     incidents_of,
-    module_stack,
     only_incident,
     post_event,
     queued,
@@ -38,16 +35,6 @@ from tests.test_sources_flow import (
 SECRET = "test-webhook-secret"  # the secret events/heroku/*.json are signed with (vendors.md §1)
 SIGNATURE = "Heroku-Webhook-Hmac-SHA256"
 APP = "566bf9d7-c55a-45f8-91a6-e55e9b9b1325"
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Harness]:
-    yield from module_stack()
-
-
-@pytest.fixture
-def service_id(stack: Harness) -> str:
-    return fresh_service(stack)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ that are no text at all are a 400 and kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,30 +14,18 @@ from alertbridge.models.records import Status
 from alertbridge_tools.apigw import event_body, load_event
 from alertbridge_tools.harness import Harness
 
-from tests.test_sources_flow import (
+from tests.test_sources_flow import (  # stack, service_id: the shared module fixtures
     Hook,
     accepted,
     add_hook,
     assert_json_error,
     assert_kept_rejected,
-    fresh_service,
-    module_stack,
     only_incident,
     post_event,
     queued,
 )
 
 T0 = datetime(2024, 5, 14, 10, 0, 5, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Harness]:
-    yield from module_stack()
-
-
-@pytest.fixture
-def service_id(stack: Harness) -> str:
-    return fresh_service(stack)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ incident-function batch, bare alerts, bad elements, and resolution by a person o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,29 +14,17 @@ from alertbridge.models.alert import Severity
 from alertbridge.models.records import Incident, SourceSettings, Status
 from alertbridge_tools.harness import Harness
 
-from tests.test_sources_flow import (
+from tests.test_sources_flow import (  # stack, service_id: the shared module fixtures
     Hook,
     accepted,
     add_hook,
     event_json,
-    fresh_service,
     incidents_of,
-    module_stack,
     only_incident,
     post_event,
     post_json,
     queued,
 )
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Harness]:
-    yield from module_stack()
-
-
-@pytest.fixture
-def service_id(stack: Harness) -> str:
-    return fresh_service(stack)
 
 
 @pytest.fixture

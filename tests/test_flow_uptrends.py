@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,12 @@ from alertbridge.models.records import Incident, SourceSettings, Status
 from alertbridge_tools.harness import Harness, Response
 
 from tests.conftest import ROOT
-from tests.test_sources_flow import (
+from tests.test_sources_flow import (  # stack, service_id: the shared module fixtures
     Hook,
     accepted,
     add_hook,
     event_json,
-    fresh_service,
     incidents_of,
-    module_stack,
     only_incident,
     post_event,
     post_json,
@@ -37,16 +34,6 @@ INCIDENT_KEY = "ba8ffcb7-5de0-489e-b649-f00f0b447e80-0-30833627687"
 MONITOR_GUID = "849b2046-213d-43ad-9efc-5af1faaeb222"
 DOC = ROOT / "docs" / "uptrends.md"
 VENDORS_MD = ROOT.parent / "shared" / "spec" / "vendors.md"
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Harness]:
-    yield from module_stack()
-
-
-@pytest.fixture
-def service_id(stack: Harness) -> str:
-    return fresh_service(stack)
 
 
 @pytest.fixture
