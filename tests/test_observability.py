@@ -99,7 +99,7 @@ def test_full_run_logs_follow_the_delivery_and_never_show_a_token_or_secret(
     # deliveries they applied: one correlation id from webhook to incident write.
     kept = [r for r in ingest if r.get("status") != 404 and "message" in r and "level" in r]
     assert all("delivery_id" in r for r in kept), [r for r in kept if "delivery_id" not in r]
-    applied = [r for r in incidents if r.get("message") == "incident updated"]
+    applied = [r for r in incidents if r.get("message") == "incidents updated"]
     assert applied and all(r["delivery_id"] for r in applied)
     ingest_ids = {r["delivery_id"] for r in answered if r.get("status") == 202}
     incident_ids = {d for r in applied for d in r["delivery_id"]}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from alertbridge import runtime
 from alertbridge.models.alert import Severity
-from alertbridge.models.records import Incident, Service, SourceSettings, Status
+from alertbridge.models.records import Incident, IncidentSummary, Service, SourceSettings, Status
 from alertbridge.status import ServiceStatus, service_status, worst
 from alertbridge.status_page import (
     Snapshot,
@@ -215,12 +215,9 @@ class _Stores:
             raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "Query")
         return [svc("checkout")]
 
-    def list_open(self, service_id: str) -> list[Incident]:
-        return [make()]
-
-    def for_service(self, service_id: str, **kwargs: Any) -> tuple[list[Incident], None]:
-        self.asked = kwargs
-        return self.resolved, None
+    def summaries(self, service_id: str, closed_since: str) -> list[IncidentSummary]:
+        self.asked = {"closed_since": closed_since}
+        return [IncidentSummary.model_validate(i.model_dump()) for i in [make(), *self.resolved]]
 
 
 def test_recently_resolved_means_the_last_24_hours() -> None:
@@ -234,8 +231,8 @@ def test_recently_resolved_means_the_last_24_hours() -> None:
     )
     [snap] = collect(stores, stores, NOW)  # type: ignore[arg-type]
     assert [i.title for i in snap.resolved] == ["an hour ago"]
-    assert stores.asked["statuses"] == ("resolved",)
-    assert stores.asked["since"] == "2026-11-16T12:00:00.000000Z"  # opened in the last week
+    assert len(snap.open) == 1
+    assert stores.asked["closed_since"] == "2026-11-16T12:00:00.000000Z"  # opened in the last week
 
 
 def test_the_board_is_cached_briefly_and_storage_errors_are_a_503() -> None:

@@ -52,6 +52,8 @@ class Harness:
         self.stack = stack
         self.endpoint_url = endpoint_url
         os.environ.update(stack.environment())
+        if endpoint_url is None:  # in-process moto is not thread-safe: one dedup key at a time
+            os.environ["KEY_WORKERS"] = "1"
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "alertbridge-local")
         if endpoint_url:
             os.environ["AWS_ENDPOINT_URL"] = endpoint_url

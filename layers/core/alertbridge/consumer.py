@@ -2,10 +2,10 @@
 
 Messages are grouped by (service, dedup_key): each group costs one consistent read and one
 conditional write (a transaction when it touches two episodes), however many messages it has, and
-groups never contend with each other. A conflict (another invocation wrote the key) means: read
-again, decide again. A group that still fails is reported as failed for all its messages, so SQS
-delivers just those again; a message that cannot be read at all fails alone and, after the queue's
-maxReceiveCount, lands in the DLQ.
+groups never contend with each other, so they are applied in parallel. A conflict (another
+invocation wrote the key) means: read again, decide again. A group that still fails is reported
+as failed for all its messages, so SQS delivers just those again; a message that cannot be read at
+all fails alone and, after the queue's maxReceiveCount, lands in the DLQ.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -62,7 +63,11 @@ def process(
     messages: Iterable[Message],
     store: IncidentStore,
     policy_of: Callable[[CanonicalAlert], RecoveryPolicy],
+    *,
+    workers: int = 1,
 ) -> BatchResult:
+    """Apply a batch; ``workers`` > 1 applies that many keys at once (keep it below botocore's
+    pool of 10 connections)."""
     result = BatchResult()
     groups: dict[tuple[str, str], list[tuple[Message, CanonicalAlert]]] = defaultdict(list)
     for message in messages:
@@ -77,23 +82,45 @@ def process(
             continue
         groups[(alert.service_id, alert.dedup_key)].append((message, alert))
 
-    for (service_id, dedup_key), members in groups.items():
+    def run(item: tuple[tuple[str, str], list[tuple[Message, CanonicalAlert]]]) -> Decision | None:
+        (service_id, dedup_key), members = item
         alerts = [alert for _, alert in members]
-        logger.append_keys(delivery_id=sorted({a.delivery_id for a in alerts}), service_id=service_id)
         try:
             decision = apply_group(store, service_id, dedup_key, alerts, policy_of(alerts[0]))
         except Exception:
             logger.exception(
-                "incident update failed; messages will be retried", extra={"dedup_key": dedup_key}
+                "incident update failed; messages will be retried",
+                extra={
+                    "dedup_key": dedup_key,
+                    "service_id": service_id,
+                    "delivery_id": sorted({a.delivery_id for a in alerts}),
+                },
             )
+            return None
+        logger.debug("incident updated", extra={"dedup_key": dedup_key, "results": decision.counts()})
+        return decision
+
+    items = list(groups.items())
+    if len(items) > 1 and workers > 1:  # groups never contend: their reads and writes overlap
+        with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="key") as pool:
+            decisions = list(pool.map(run, items))
+    else:
+        decisions = [run(item) for item in items]
+    for ((_, _), members), decision in zip(items, decisions, strict=True):
+        if decision is None:
             result.failed.extend(message.message_id for message, _ in members)
-            continue
-        result.decisions.append((alerts[0].source, decision))
+        else:
+            result.decisions.append((members[0][1].source, decision))
+    if items:  # one line per batch: the deliveries it applied (the correlation ids) and the results
         logger.info(
-            "incident updated",
-            extra={"dedup_key": dedup_key, "results": decision.counts(), "messages": len(members)},
+            "incidents updated",
+            extra={
+                "delivery_id": sorted({alert.delivery_id for _, members in items for _, alert in members}),
+                "keys": len(items),
+                "failed_keys": decisions.count(None),
+                "results": {source: dict(counts) for source, counts in result.counts().items()},
+            },
         )
-    logger.remove_keys(["delivery_id", "service_id"])
     return result
 
 

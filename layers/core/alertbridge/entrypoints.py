@@ -8,21 +8,18 @@ runs (an ingest function never loads the incident logic, and the other way round
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from alertbridge import runtime
-from alertbridge.observability import NAMESPACE, logger
+from alertbridge.observability import NAMESPACE, Handler, lambda_logging, logger
 
 if TYPE_CHECKING:
     from alertbridge.ingest import Answer
     from alertbridge.models.alert import CanonicalAlert
     from alertbridge.models.records import RecoveryPolicy
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def _http(answer: Answer) -> dict[str, Any]:
@@ -47,7 +44,7 @@ def ingest_handler(source: str) -> Handler:
     )
 
     @metrics.log_metrics
-    @logger.inject_lambda_context(clear_state=True)
+    @lambda_logging()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         token = (event.get("pathParameters") or {}).get("token")
         headers = {k: v for k, v in (event.get("headers") or {}).items() if isinstance(v, str)}
@@ -99,6 +96,7 @@ def incident_handler() -> Handler:
     metrics = EphemeralMetrics(namespace=NAMESPACE, service="incidents")
     store = runtime.incidents()
     sources = runtime.sources()
+    workers = runtime.settings().key_workers
 
     def policy_of(alert: CanonicalAlert) -> RecoveryPolicy:
         try:
@@ -106,10 +104,10 @@ def incident_handler() -> Handler:
         except NotFound:
             return "resolve"
 
-    @logger.inject_lambda_context(clear_state=True)
+    @lambda_logging()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         messages = [Message(r["messageId"], r.get("body", "")) for r in event.get("Records", [])]
-        result = process(messages, store, policy_of)
+        result = process(messages, store, policy_of, workers=workers)
         for source, counts in result.counts().items():
             _per_source(source, counts)
         if result.failed:
@@ -117,7 +115,7 @@ def incident_handler() -> Handler:
             metrics.flush_metrics()
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in result.failed]}
 
-    return cast(Handler, handler)
+    return handler
 
 
 def _per_source(source: str, counts: dict[str, int]) -> None:
@@ -135,11 +133,11 @@ _METRIC = {"duplicate": "deduplicated"}
 def management_handler() -> Handler:
     from alertbridge.management import app  # noqa: PLC0415  (only the management function loads it)
 
-    @logger.inject_lambda_context(clear_state=True, correlation_id_path="requestContext.requestId")
+    @lambda_logging(correlation_id_path="requestContext.requestId")
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return cast(Handler, handler)
+    return handler
 
 
 def status_handler() -> Handler:
@@ -154,8 +152,8 @@ def status_handler() -> Handler:
         cache_seconds=float(os.environ.get("STATUS_CACHE_SECONDS", CACHE_SECONDS)),
     )
 
-    @logger.inject_lambda_context(clear_state=True, correlation_id_path="requestContext.requestId")
+    @lambda_logging(correlation_id_path="requestContext.requestId")
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return page.handle(event)
 
-    return cast(Handler, handler)
+    return handler

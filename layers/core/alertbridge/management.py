@@ -23,7 +23,7 @@ from alertbridge import runtime, sources
 from alertbridge.ingest import Ingest
 from alertbridge.models.records import Incident, RecoveryPolicy, Source, SourceSettings, Status
 from alertbridge.status import service_status
-from alertbridge.status_page import collect
+from alertbridge.status_page import per_service
 from alertbridge.store.bus import PublishError
 from alertbridge.store.incidents import OPEN_STATUSES, Conflict
 from alertbridge.store.sources import NotFound
@@ -381,13 +381,13 @@ def replay(delivery_id: str) -> Response[Any]:
 @app.get("/api/status")
 def list_status() -> list[dict[str, Any]]:
     """Every service's status, derived from its open incidents (test and monitoring ones listed too)."""
-    snapshots = collect(runtime.sources(), runtime.incidents(), now(), with_resolved=False)
+    store = runtime.incidents()
     return [
         {
-            "service_id": snap.service.id,
-            "name": snap.service.name,
-            "status": service_status(snap.open).value,
-            "open_incidents": [incident_view(i) for i in sorted(snap.open, key=lambda i: i.opened_at)],
+            "service_id": service.id,
+            "name": service.name,
+            "status": service_status(open_).value,
+            "open_incidents": [incident_view(i) for i in sorted(open_, key=lambda i: i.opened_at)],
         }
-        for snap in snapshots
+        for service, open_ in per_service(runtime.sources(), lambda s: store.list_open(s.id))
     ]

@@ -34,6 +34,7 @@ class Settings:
     raw_bucket: str | None
     raw_retention_days: int
     max_body_bytes: int
+    key_workers: int  # incident function: dedup keys of a batch applied at once
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             raw_bucket=os.environ.get("RAW_BUCKET") or None,
             raw_retention_days=int(os.environ.get("RAW_RETENTION_DAYS", "30")),
             max_body_bytes=int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024))),
+            key_workers=int(os.environ.get("KEY_WORKERS", "8")),
         )
 
 

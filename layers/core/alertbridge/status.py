@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Protocol
 
 from alertbridge.models.alert import Severity
-from alertbridge.models.records import Incident, Status
+from alertbridge.models.records import Status
 
 DISRUPTIVE_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
 COUNTED_STATUSES = frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED})
@@ -33,12 +34,25 @@ class ServiceStatus(StrEnum):
 _RANK = {ServiceStatus.OPERATIONAL: 0, ServiceStatus.DEGRADED: 1, ServiceStatus.DISRUPTION: 2}
 
 
-def counts(incident: Incident) -> bool:
+class Counted(Protocol):
+    """What status needs of an incident: an Incident, or the IncidentSummary the index projects."""
+
+    @property
+    def is_open(self) -> bool: ...
+    @property
+    def test(self) -> bool: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def severity(self) -> Severity: ...
+
+
+def counts(incident: Counted) -> bool:
     """Whether an incident affects its service's status."""
     return incident.is_open and not incident.test and incident.status in COUNTED_STATUSES
 
 
-def service_status(incidents: Iterable[Incident]) -> ServiceStatus:
+def service_status(incidents: Iterable[Counted]) -> ServiceStatus:
     """A service's status from its incidents (any of them; only open, non-test ones count)."""
     status = ServiceStatus.OPERATIONAL
     for incident in incidents:

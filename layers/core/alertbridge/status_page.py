@@ -6,8 +6,8 @@ incidents resolved in the last 24 hours (title and time). Never tokens, payloads
 dedup keys, tags, links or ids. Test incidents are left out. Every vendor- or operator-supplied
 string is HTML-escaped.
 
-Reads: services (Query GSI1 + BatchGetItem), and per service its open incidents (Query GSI2 +
-BatchGetItem) and its recently resolved ones (Query GSI1 + BatchGetItem), per service in parallel.
+Reads: services (Query GSI1 + BatchGetItem), then per service, in parallel, one Query of the
+index's projection that yields its open incidents and those opened in the last week and closed.
 A warm Lambda keeps the board for a few seconds, so a burst of visitors costs one read of it.
 """
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from alertbridge.models.alert import Severity
-from alertbridge.models.records import Incident, Service, Status
+from alertbridge.models.records import IncidentSummary, Service, Status
 from alertbridge.observability import logger
 from alertbridge.status import ServiceStatus, counts, service_status, worst
 from alertbridge.timestamps import iso, now
@@ -36,10 +36,7 @@ if TYPE_CHECKING:
     from alertbridge.store.sources import SourceStore
 
 RECENT = timedelta(hours=24)  # "recently resolved"
-# Recently resolved incidents are looked for among those opened in the last week (the newest
-# RESOLVED_SCAN of them): a bounded read per service.
-RESOLVED_LOOKBACK = timedelta(days=7)
-RESOLVED_SCAN = 100
+RESOLVED_LOOKBACK = timedelta(days=7)  # recently resolved: among the incidents opened in the last week
 MAX_RESOLVED_PER_SERVICE = 10
 WORKERS = 8  # below botocore's default connection pool (10)
 CACHE_SECONDS = 5.0
@@ -61,44 +58,39 @@ LABEL = {
 # --- reading -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Snapshot:
-    """A service with its open incidents and the ones resolved in the last 24 hours (as stored)."""
+    """A service with its open incidents and the ones resolved in the last 24 hours (as indexed)."""
 
     service: Service
-    open: list[Incident]
-    resolved: list[Incident]
+    open: list[IncidentSummary]
+    resolved: list[IncidentSummary]
+
+
+def per_service[T](
+    sources: SourceStore, read: Callable[[Service], T], *, workers: int = WORKERS
+) -> list[tuple[Service, T]]:
+    """Every service, in name order, with what ``read`` gives for it (services read in parallel)."""
+    services = sources.list_services()
+    if workers <= 1 or len(services) <= 1:
+        return [(s, read(s)) for s in services]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="status") as pool:
+        return list(zip(services, pool.map(read, services), strict=True))
 
 
 def collect(
-    sources: SourceStore,
-    incidents: IncidentStore,
-    at: datetime,
-    *,
-    with_resolved: bool = True,
-    workers: int = WORKERS,
+    sources: SourceStore, incidents: IncidentStore, at: datetime, *, workers: int = WORKERS
 ) -> list[Snapshot]:
-    """Every service, in name order, with its open (and, optionally, recently resolved) incidents."""
-    services = sources.list_services()
-    since = iso(at - RESOLVED_LOOKBACK)
+    """Every service with its open and recently resolved incidents: one index Query per service.
+    Recently resolved ones are looked for among the incidents opened in the last week."""
+    closed_since = iso(at - RESOLVED_LOOKBACK)
 
-    def open_of(service: Service) -> list[Incident]:
-        return incidents.list_open(service.id)
-
-    def resolved_of(service: Service) -> list[Incident]:
-        if not with_resolved:
-            return []
-        found, _ = incidents.for_service(
-            service.id, statuses=(Status.RESOLVED.value,), since=since, limit=RESOLVED_SCAN
-        )
-        return [i for i in found if i.resolved_at is not None and at - i.resolved_at <= RECENT]
-
-    if workers <= 1 or len(services) <= 1:
-        return [Snapshot(s, open_of(s), resolved_of(s)) for s in services]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="status") as pool:
-        opened = [pool.submit(open_of, s) for s in services]
-        resolved = [pool.submit(resolved_of, s) for s in services]
-        return [
-            Snapshot(s, o.result(), r.result()) for s, o, r in zip(services, opened, resolved, strict=True)
+    def split(service: Service) -> Snapshot:
+        found = incidents.summaries(service.id, closed_since)
+        resolved = [
+            i for i in found if not i.is_open and i.resolved_at is not None and at - i.resolved_at <= RECENT
         ]
+        return Snapshot(service, [i for i in found if i.is_open], resolved)
+
+    return [snap for _, snap in per_service(sources, split, workers=workers)]
 
 
 # --- what the public sees ------------------------------------------------------------------------

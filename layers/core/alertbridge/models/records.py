@@ -154,3 +154,24 @@ class Incident(BaseModel):
     @property
     def is_open(self) -> bool:
         return not self.is_ledger and self.status.is_open
+
+
+class IncidentSummary(BaseModel):
+    """What the table's GSI1 projects of an incident: enough for the status page without reading
+    the incidents themselves (the projected attributes are listed in template.yaml)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    source: str
+    source_id: str
+    status: Status
+    severity: Severity
+    title: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    test: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open

@@ -1,9 +1,15 @@
 """Incident episodes in DynamoDB, written with optimistic concurrency.
 
 Every episode of one (service, dedup_key) lives in one partition (``PK = <key id>``, ``SK = EP#<seq>``),
-so "the key's latest episode" is one consistent Query, and "at most one open incident per key" is a
-condition on the write: a new episode must not exist yet, an updated one must still have the version
-it was read at. A losing writer gets ``Conflict`` and decides again on fresh state.
+so "the key's latest episode" is one Query, and "at most one open incident per key" is a condition on
+the write: a new episode must not exist yet, an updated one must still have the version it was read
+at. A losing writer gets ``Conflict`` and decides again on fresh state (read strongly consistent).
+
+Cost: an incident is one item (attributes at their defaults are left out, so a typical one stays
+under 1 KiB = 1 WRU) and one entry in the service's partition of GSI1, whose sort key starts with
+``O#`` while the incident is open and ``C#`` once it is closed: open incidents list first, and the
+status page reads a service's open and recently closed incidents in one Query of the projected
+attributes. Repeated alerts change no projected attribute, so they cost the item's write alone.
 """
 
 from __future__ import annotations
@@ -13,16 +19,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from alertbridge.incidents import Decision, key_id, parse_incident_id
-from alertbridge.models.records import Incident, Status
+from alertbridge.models.records import Incident, IncidentSummary, Status
 from alertbridge.store.sources import NotFound
 from alertbridge.store.table import (
     GSI1,
-    GSI2,
     batch_get,
     decode_cursor,
     encode_cursor,
     from_item,
-    query_keys,
     to_item,
 )
 from alertbridge.timestamps import iso
@@ -32,6 +36,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 OPEN_STATUSES = tuple(s.value for s in Status if s.is_open)
+# GSI1 sort key prefixes of a service's incidents: "O" sorts after "C", so a newest-first Query
+# yields the open incidents before the closed ones.
+OPEN_PREFIX = "O#"
+CLOSED_PREFIX = "C#"
+SUMMARY_CAP = 500  # incidents per service on the status page (open first)
 
 
 class Conflict(Exception):
@@ -47,14 +56,16 @@ class IncidentStore:
         self._db = client
         self._table = table
 
-    def latest(self, service_id: str, dedup_key: str) -> Incident | None:
+    def latest(self, service_id: str, dedup_key: str, *, consistent: bool = True) -> Incident | None:
+        """The key's latest episode. An eventually consistent read costs half, and is safe where the
+        write that follows is conditional: a stale read only ends in ``Conflict``."""
         resp = self._db.query(
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :ep)",
             ExpressionAttributeValues=to_item({":pk": key_id(service_id, dedup_key), ":ep": "EP#"}),
             ScanIndexForward=False,
             Limit=1,
-            ConsistentRead=True,
+            ConsistentRead=consistent,
         )
         items = resp.get("Items", [])
         return Incident.model_validate(from_item(items[0])) if items else None
@@ -148,36 +159,45 @@ class IncidentStore:
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Incident], str | None]:
-        """A service's incidents, newest first; optionally only some statuses, one source kind or
-        source id, opened since an ISO time."""
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": GSI1,
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": to_item({":pk": f"SVC#{service_id}#INC"}),
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
+        """A service's incidents: the open ones first, then the closed ones, each newest first;
+        optionally only some statuses, one source kind or source id, opened since an ISO time."""
+        wanted = set(statuses or ())
+        open_wanted = not wanted or bool(wanted & set(OPEN_STATUSES))
+        closed_wanted = not wanted or Status.RESOLVED.value in wanted
+        if not (open_wanted or closed_wanted):
+            return [], None
+        key = "GSI1PK = :pk"
+        values: dict[str, Any] = {":pk": _index_pk(service_id)}
         filters: list[str] = []
         names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        if statuses:
-            placeholders = [f":s{i}" for i in range(len(statuses))]
+        if open_wanted != closed_wanted:  # one half of the partition: a key condition
+            prefix = OPEN_PREFIX if open_wanted else CLOSED_PREFIX
+            key += " AND GSI1SK BETWEEN :lo AND :hi"
+            values.update({":lo": prefix + (since or ""), ":hi": prefix + "\uffff"})
+        elif since:
+            filters.append("opened_at >= :since")
+            values[":since"] = since
+        if wanted:
+            placeholders = [f":s{i}" for i in range(len(wanted))]
             filters.append(f"#st IN ({', '.join(placeholders)})")
             names["#st"] = "status"
-            values.update(dict(zip(placeholders, statuses, strict=True)))
+            values.update(dict(zip(placeholders, sorted(wanted), strict=True)))
         if source:
             filters.append("(#src = :src OR source_id = :src)")
             names["#src"] = "source"
             values[":src"] = source
-        if since:
-            kwargs["KeyConditionExpression"] += " AND GSI1SK >= :since"
-            values[":since"] = since
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GSI1,
+            "KeyConditionExpression": key,
+            "ExpressionAttributeValues": to_item(values),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
         if filters:
             kwargs["FilterExpression"] = " AND ".join(filters)
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        kwargs["ExpressionAttributeValues"].update(to_item(values))
         start = decode_cursor(cursor)
         if start:
             kwargs["ExclusiveStartKey"] = start
@@ -187,20 +207,63 @@ class IncidentStore:
         return incidents, encode_cursor(resp.get("LastEvaluatedKey"))
 
     def list_open(self, service_id: str) -> list[Incident]:
-        """Open incidents of a service, from the sparse index of open episodes."""
-        keys = query_keys(self._db, self._table, GSI2, "GSI2PK", f"SVC#{service_id}#OPEN")
+        """Open incidents of a service: the ``O#`` half of its index partition."""
+        keys: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GSI1,
+            "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :o)",
+            "ExpressionAttributeValues": to_item({":pk": _index_pk(service_id), ":o": OPEN_PREFIX}),
+            "ProjectionExpression": "PK, SK",
+        }
+        while True:
+            resp = self._db.query(**kwargs)
+            keys.extend({"PK": i["PK"], "SK": i["SK"]} for i in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         found = [Incident.model_validate(from_item(i)) for i in batch_get(self._db, self._table, keys)]
         return [i for i in found if i.is_open]
 
+    def summaries(self, service_id: str, closed_since: str, cap: int = SUMMARY_CAP) -> list[IncidentSummary]:
+        """A service's open incidents and those opened since ``closed_since`` and closed since,
+        from the index's projection alone: one Query (more pages only past 1 MB), no item reads."""
+        out: list[IncidentSummary] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GSI1,
+            "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK >= :lo",
+            "ExpressionAttributeValues": to_item(
+                {":pk": _index_pk(service_id), ":lo": CLOSED_PREFIX + closed_since}
+            ),
+            "ScanIndexForward": False,
+        }
+        while len(out) < cap:
+            resp = self._db.query(**kwargs)
+            out.extend(IncidentSummary.model_validate(from_item(i)) for i in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return out[:cap]
+
     def _item(self, incident: Incident) -> dict[str, Any]:
+        """The stored item: fields at their defaults are left out (they come back on read), which
+        keeps a typical incident under 1 KiB, i.e. one write unit."""
         item: dict[str, Any] = {
             "PK": key_id(incident.service_id, incident.dedup_key),
             "SK": _sk(incident.seq),
-            **incident.model_dump(mode="json"),
+            **incident.model_dump(mode="json", exclude_defaults=True),
         }
         if not incident.is_ledger:
-            index_sk = f"{iso(incident.opened_at)}#{incident.id}"
-            item.update({"GSI1PK": f"SVC#{incident.service_id}#INC", "GSI1SK": index_sk})
-            if incident.is_open:  # sparse index of open incidents: the status page's query
-                item.update({"GSI2PK": f"SVC#{incident.service_id}#OPEN", "GSI2SK": index_sk})
+            prefix = OPEN_PREFIX if incident.is_open else CLOSED_PREFIX
+            item.update(
+                {
+                    "GSI1PK": _index_pk(incident.service_id),
+                    "GSI1SK": f"{prefix}{iso(incident.opened_at)}#{incident.id}",
+                }
+            )
         return to_item(item)
+
+
+def _index_pk(service_id: str) -> str:
+    return f"SVC#{service_id}#INC"
