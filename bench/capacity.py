@@ -11,11 +11,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-# Index name -> (key attributes, projected non-key attributes); from template.yaml.
-INDEXES = {
-    "GSI1": (("GSI1PK", "GSI1SK"), ("status", "outcome", "published", "source", "source_id")),
-    "GSI2": (("GSI2PK", "GSI2SK"), ()),
-}
+
+def _indexes() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Index name -> (key attributes, projected non-key attributes), as template.yaml defines them."""
+    from alertbridge_tools.template import load_template
+
+    table = load_template()["Resources"]["Table"]["Properties"]
+    return {
+        index["IndexName"]: (
+            tuple(k["AttributeName"] for k in index["KeySchema"]),
+            tuple(index["Projection"].get("NonKeyAttributes", ())),
+        )
+        for index in table["GlobalSecondaryIndexes"]
+    }
+
+
+INDEXES = _indexes()
 
 
 def value_size(value: dict[str, Any]) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +30,7 @@ from alertbridge.models.records import AlertOutcome, DeliveryRecord, Outcome, So
 from alertbridge.observability import logger
 from alertbridge.sources.base import Delivery, Draft, Ignored, PayloadError, Rejected, validation_message
 from alertbridge.store.bus import Publisher
-from alertbridge.store.deliveries import DeliveryStore, safe_headers
+from alertbridge.store.deliveries import DeliveryStore, new_delivery_id, safe_headers
 from alertbridge.store.sources import SourceStore
 from alertbridge.timestamps import now
 
@@ -60,10 +59,6 @@ class Normalized:
         if kinds == {"ignored"}:
             return "ignored"
         return "rejected" if kinds else "ignored"
-
-
-def new_delivery_id() -> str:
-    return f"dlv_{int(now().timestamp() * 1000):011x}{secrets.token_hex(6)}"
 
 
 def event_id(service_id: str, source: str, vendor_id: str) -> str:
@@ -182,7 +177,7 @@ class Ingest:
         """
         lowered = {k.lower(): v for k, v in headers.items()}
         received_at = replay_of.received_at if replay_of else now()
-        delivery_id = replay_of.id if replay_of else new_delivery_id()
+        delivery_id = replay_of.id if replay_of else new_delivery_id(record.id)
         test = replay_of.test if replay_of else test
         logger.append_keys(delivery_id=delivery_id)
         delivery = Delivery(body=body, headers=lowered, received_at=received_at, settings=record.settings)

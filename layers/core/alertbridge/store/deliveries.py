@@ -1,34 +1,50 @@
 """Raw deliveries: every authenticated webhook body, kept with its outcome.
 
 Cost first: a delivery is one DynamoDB item (about 1 WRU per KiB) holding the zlib-compressed body,
-expiring by TTL. Bodies that do not fit the item even compressed go to S3 instead (rare; S3 PUTs
-cost $5 per million, so never the default path).
+expiring by TTL, and nothing else: no index entry. Its source's deliveries share one partition
+(``PK = DLV#<source id>``), sorted by the time-ordered delivery id, so listing them is a Query of the
+table itself; the delivery id names its source (``dlv_<time><random>.<source id>``), so a delivery
+is found from its id alone. Bodies that do not fit the item even compressed go to S3 instead (rare;
+S3 PUTs cost $5 per million, so never the default path).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import zlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from alertbridge.models.records import DeliveryRecord
 from alertbridge.store.sources import NotFound
-from alertbridge.store.table import GSI1, batch_get, decode_cursor, encode_cursor, from_item, to_item
-from alertbridge.timestamps import iso
+from alertbridge.store.table import decode_cursor, encode_cursor, from_item, to_item
+from alertbridge.timestamps import now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
 
 ITEM_BUDGET = 380 * 1024  # what one delivery item may use of DynamoDB's 400 KB (the rest: names, overhead)
-OUTCOMES_INLINE = 200  # more per-alert outcomes than this are kept zlib-compressed
+OUTCOMES_INLINE = 10  # more outcomes than this are kept zlib-compressed (100: ~12 KB -> ~3 KB)
 # Headers worth keeping; anything that may carry a credential (Authorization, cookies, our token
 # header, signatures are kept only as present/absent) never reaches storage.
 SAFE_HEADERS = frozenset(
     {"content-type", "content-length", "user-agent", "x-forwarded-for", "x-amzn-trace-id", "content-encoding"}
 )
 SECRET_HEADERS = frozenset({"authorization", "heroku-webhook-hmac-sha256", "x-alertbridge-token", "cookie"})
+
+
+def new_delivery_id(source_id: str) -> str:
+    """Time-ordered (11 hex digits of milliseconds first), random, and naming its source."""
+    return f"dlv_{int(now().timestamp() * 1000):011x}{secrets.token_hex(5)}.{source_id}"
+
+
+def _key(delivery_id: str) -> dict[str, str]:
+    prefix, _, source_id = delivery_id.partition(".")
+    if not prefix.startswith("dlv_") or not source_id.startswith("src_"):
+        raise NotFound(f"delivery {delivery_id} not found")
+    return {"PK": f"DLV#{source_id}", "SK": delivery_id}
 
 
 def safe_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -55,10 +71,7 @@ class DeliveryStore:
         """
         data = record.model_dump(mode="json")
         item: dict[str, Any] = {
-            "PK": f"DLV#{record.id}",
-            "SK": "DLV",
-            "GSI1PK": f"SRC#{record.source_id}#DLV",
-            "GSI1SK": f"{iso(record.received_at)}#{record.id}",
+            **_key(record.id),
             "expires_at": int((record.received_at + self._retention).timestamp()),
             **data,
         }
@@ -78,9 +91,7 @@ class DeliveryStore:
         self._db.put_item(TableName=self._table, Item=to_item(item))
 
     def get(self, delivery_id: str) -> tuple[DeliveryRecord, bytes]:
-        resp = self._db.get_item(
-            TableName=self._table, Key=to_item({"PK": f"DLV#{delivery_id}", "SK": "DLV"}), ConsistentRead=True
-        )
+        resp = self._db.get_item(TableName=self._table, Key=to_item(_key(delivery_id)), ConsistentRead=True)
         if "Item" not in resp:
             raise NotFound(f"delivery {delivery_id} not found")
         data = from_item(resp["Item"])
@@ -89,19 +100,18 @@ class DeliveryStore:
         else:
             packed = data.get("body", b"")
         body = zlib.decompressobj().decompress(packed) if packed else b""
-        if "alerts_zz" in data:
-            data["alerts"] = json.loads(zlib.decompress(data["alerts_zz"]))
-        return DeliveryRecord.model_validate(data), body
+        return DeliveryRecord.model_validate(_record(data)), body
 
     def list_for_source(
         self, source_id: str, *, limit: int = 50, cursor: str | None = None, only: str | None = None
     ) -> tuple[list[DeliveryRecord], str | None]:
-        """Newest first. ``only``: 'rejected' or 'unpublished'."""
+        """Newest first, without their bodies. ``only``: 'rejected' or 'unpublished'."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": GSI1,
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": to_item({":pk": f"SRC#{source_id}#DLV"}),
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": to_item({":pk": f"DLV#{source_id}"}),
+            "ProjectionExpression": ", ".join(f"#{name}" for name in _LISTED),
+            "ExpressionAttributeNames": {f"#{name}": name for name in _LISTED},
             "ScanIndexForward": False,
             "Limit": limit,
         }
@@ -115,8 +125,15 @@ class DeliveryStore:
         if start:
             kwargs["ExclusiveStartKey"] = start
         resp = self._db.query(**kwargs)
-        keys = [{"PK": i["PK"], "SK": i["SK"]} for i in resp.get("Items", [])]
-        records = [
-            DeliveryRecord.model_validate(from_item(i)) for i in batch_get(self._db, self._table, keys)
-        ]
+        records = [DeliveryRecord.model_validate(_record(from_item(i))) for i in resp.get("Items", [])]
         return records, encode_cursor(resp.get("LastEvaluatedKey"))
+
+
+# What a listing reads of a delivery: the record, not the body.
+_LISTED = (*DeliveryRecord.model_fields, "alerts_zz")
+
+
+def _record(data: dict[str, Any]) -> dict[str, Any]:
+    if "alerts_zz" in data:
+        data["alerts"] = json.loads(zlib.decompress(data.pop("alerts_zz")))
+    return data
