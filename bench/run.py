@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import capacity  # noqa: E402  (bench/capacity.py)
+from awstime import aws_time  # noqa: E402  (bench/awstime.py)
 
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -240,56 +241,6 @@ def counting(clients: list[Any]) -> Iterator[Counter[str]]:
     finally:
         for client in clients:
             client.meta.events.unregister("before-send", count)
-
-
-# Round trips from a Lambda function to the service in the same region (typical medians). On moto
-# the calls cost moto's own CPU instead, which says nothing about AWS: handler time is billed as the
-# measured time minus the time spent inside the emulator, plus these.
-LATENCY_MS = {
-    "dynamodb": 5.0,
-    "dynamodb.BatchGetItem": 8.0,
-    "dynamodb.TransactWriteItems": 12.0,
-    "events": 20.0,
-    "s3": 30.0,
-}
-
-
-@dataclass
-class Timed:
-    wall_ms: float = 0.0
-    emulated_ms: float = 0.0  # inside moto (any client: the SQS poller's calls are not Lambda time)
-    modeled_ms: float = 0.0  # what the function's own calls would take on AWS
-
-    def billed_ms(self, overlap: int = 1) -> float:
-        """The function's time on AWS; ``overlap``: calls made that many at a time."""
-        return max(0.0, self.wall_ms - self.emulated_ms) + self.modeled_ms / overlap
-
-
-@contextmanager
-def aws_time() -> Iterator[Timed]:
-    """Time a stretch of work, splitting out what the emulated AWS calls took."""
-    from botocore.client import BaseClient
-
-    timed = Timed()
-    original = BaseClient._make_api_call
-
-    def call(self: Any, operation: str, params: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return original(self, operation, params)
-        finally:
-            timed.emulated_ms += (time.perf_counter() - started) * 1000
-            service = self.meta.service_model.service_name
-            if service in ("dynamodb", "events", "s3"):
-                timed.modeled_ms += LATENCY_MS.get(f"{service}.{operation}", LATENCY_MS[service])
-
-    BaseClient._make_api_call = call  # type: ignore[method-assign]
-    started = time.perf_counter()
-    try:
-        yield timed
-    finally:
-        timed.wall_ms = (time.perf_counter() - started) * 1000
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 @contextmanager

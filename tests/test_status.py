@@ -473,4 +473,4 @@ def test_the_benchmark_script_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "pure render: 2 services" in done.stdout and "table calls per request" in done.stdout
-    assert done.stdout.count("median") == 6
+    assert done.stdout.count("median") == 7

@@ -66,8 +66,8 @@ def process(
     *,
     workers: int = 1,
 ) -> BatchResult:
-    """Apply a batch; ``workers`` > 1 applies that many keys at once (keep it below botocore's
-    pool of 10 connections)."""
+    """Apply a batch; ``workers`` > 1 applies that many keys at once (keep it below runtime's
+    pool of 20 connections)."""
     result = BatchResult()
     groups: dict[tuple[str, str], list[tuple[Message, CanonicalAlert]]] = defaultdict(list)
     for message in messages:

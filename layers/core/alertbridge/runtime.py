@@ -24,7 +24,13 @@ if TYPE_CHECKING:
     from alertbridge.store.sources import SourceStore
 
 # Standard retry mode: throttling and 5xx are retried with backoff by botocore itself.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+# 20 pooled connections: the status page reads 16 services at a time, the incident function 8 keys.
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=2,
+    read_timeout=5,
+    max_pool_connections=20,
+)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 RECENT = timedelta(hours=24)  # "recently resolved"
 RESOLVED_LOOKBACK = timedelta(days=7)  # recently resolved: among the incidents opened in the last week
 MAX_RESOLVED_PER_SERVICE = 10
-WORKERS = 8  # below botocore's default connection pool (10)
+WORKERS = 16  # services read at a time (below runtime's pool of 20 connections)
 CACHE_SECONDS = 5.0
 MAX_AGE = 30
 PATHS = ("/status", "/status.json")
