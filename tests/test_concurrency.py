@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import boto3
+import pytest
 from alertbridge import runtime
 from alertbridge.consumer import Message, process
 from alertbridge.models.alert import Action
@@ -97,3 +99,44 @@ def _event(alert: object) -> str:
     import json
 
     return json.dumps({"detail": json.loads(alert.model_dump_json())})  # type: ignore[attr-defined]
+
+
+def test_a_writer_that_read_a_closed_episode_conflicts_once_the_key_reopened(
+    stack: Harness, service_id: str
+) -> None:
+    """Two writers read the same closed episode: one reopens the key (a newer trigger, a new episode),
+    the other holds a newer recovery for it (a late note on the closed episode). The second must not
+    land on the closed episode as if nothing happened: it conflicts, reads again and resolves the
+    reopened incident, as the recovery's later vendor time says."""
+    from datetime import timedelta
+
+    from alertbridge.incidents import decide
+    from alertbridge.store.incidents import Conflict
+
+    store = runtime.incidents()
+
+    def signal(action: Action, minute: int) -> Any:
+        return make_alert(
+            service_id=service_id,
+            dedup_key="db:down",
+            action=action,
+            occurred_at=T0 + timedelta(minutes=minute),
+            event_id=hashlib.sha256(f"{action}{minute}".encode()).hexdigest()[:32],
+        )
+
+    for alert in (signal(Action.TRIGGER, 0), signal(Action.RESOLVE, 1)):
+        store.save(decide(store.latest(service_id, "db:down"), [alert], "resolve", T0))
+    closed = store.latest(service_id, "db:down")
+    assert closed is not None and not closed.is_open
+
+    reopen = decide(closed, [signal(Action.TRIGGER, 5)], "resolve", T0)
+    late = decide(closed, [signal(Action.RESOLVE, 6)], "resolve", T0)
+    assert set(late.writes) == {closed.seq}  # decided on the closed episode alone
+    store.save(reopen)
+    with pytest.raises(Conflict):
+        store.save(late)
+
+    again = decide(store.latest(service_id, "db:down"), [signal(Action.RESOLVE, 6)], "resolve", T0)
+    store.save(again)
+    latest = store.latest(service_id, "db:down")
+    assert latest is not None and latest.seq == closed.seq + 1 and not latest.is_open

@@ -86,8 +86,10 @@ class IncidentStore:
         """Write a decision's episodes if nobody changed the key since it was read.
 
         One PutItem in the common cases (a key's first episode, an update of the latest one); a
-        transaction when a decision writes two episodes or opens a new one next to an existing one
-        (then the existing one's version is checked too).
+        transaction when a decision writes two episodes or opens a new one next to an existing one.
+        Then the existing one's version is bumped, not just checked: a writer that decided on it
+        (say, a late note on a closed episode) must see that the key moved on, and conflict. (An
+        update costs what a transactional condition check costs.)
         """
         writes = decision.writes
         staged: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
@@ -97,13 +99,14 @@ class IncidentStore:
             incident = next(iter(writes.values()))[0]
             checks.append(
                 {
-                    "ConditionCheck": {
+                    "Update": {
                         "TableName": self._table,
                         "Key": to_item(
                             {"PK": key_id(incident.service_id, incident.dedup_key), "SK": _sk(seq)}
                         ),
+                        "UpdateExpression": "SET version = :next",
                         "ConditionExpression": "version = :v",
-                        "ExpressionAttributeValues": to_item({":v": version}),
+                        "ExpressionAttributeValues": to_item({":v": version, ":next": version + 1}),
                     }
                 }
             )
