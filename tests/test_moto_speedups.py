@@ -130,3 +130,76 @@ def test_jsonpath_expressions_are_parsed_once() -> None:
     assert jsonpath_ng.ext.parse("$.detail") is jsonpath_ng.ext.parse("$.detail")
     event = {"detail": {"a": 1}}
     assert [m.value for m in jsonpath_ng.ext.parse("$.detail").find(event)] == [{"a": 1}]
+
+
+def test_dynamodb_cast_values_and_item_order_match_moto() -> None:
+    assert moto_speedups.apply()
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original = moto_speedups.ORIGINALS["DynamoType.cast_value"]
+    for value in (
+        {"S": "x"},
+        {"N": "1.50"},
+        {"B": "AAE="},
+        {"BOOL": True},
+        {"NULL": True},
+        {"SS": ["a", "b"]},
+        {"NS": ["1", "2"]},
+        {"L": [{"S": "a"}, {"N": "2"}]},
+        {"M": {"k": {"N": "3"}}},
+    ):
+        typed = DynamoType(value)
+        assert typed.cast_value == original.fget(typed), value
+
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name=REGION)
+        keys = [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}]
+        db.create_table(
+            TableName="t",
+            KeySchema=keys,
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK")],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        db.create_table(
+            TableName="n",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for n in (17, 3, 250, 42, 3000, 9):
+            for sk in ("EP#000002", "EP#000010", "EP#000001", "LEDGER"):
+                db.put_item(TableName="t", Item={"PK": {"S": f"INC#{n % 7}#{n}"}, "SK": {"S": sk}})
+            db.put_item(TableName="n", Item={"id": {"N": str(n)}})
+        from moto.dynamodb.models import dynamodb_backends
+
+        tables = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables
+        for name in ("t", "n"):
+            table: Table = tables[name]
+            old = moto_speedups.ORIGINALS["Table.all_items"](table)
+            new = table.all_items()
+            assert [(i.hash_key, i.range_key) for i in old] == [(i.hash_key, i.range_key) for i in new]
+        query = moto_speedups.ORIGINALS["Table.query"]
+        for pk, forward, limit in (("INC#3#17", False, 1), ("INC#3#17", True, 10), ("INC#0#0", True, 5)):
+            args = (
+                DynamoType({"S": pk}),
+                "BEGINS_WITH",
+                [DynamoType({"S": "EP#"})],
+                limit,
+                None,
+                forward,
+                None,
+            )
+            old_items, old_count, old_last = query(tables["t"], *args)
+            new_items, new_count, new_last = tables["t"].query(*args)
+            assert [i.to_json() for i in old_items] == [i.to_json() for i in new_items]
+            assert (old_count, old_last) == (new_count, new_last)
+        answer = db.query(
+            TableName="t",
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :ep)",
+            ExpressionAttributeValues={":pk": {"S": "INC#3#17"}, ":ep": {"S": "EP#"}},
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        assert answer["Items"] == [{"PK": {"S": "INC#3#17"}, "SK": {"S": "EP#000010"}}]
+        assert len(tables["t"].all_items()) == 24  # outside a Query: every item
