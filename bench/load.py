@@ -1,6 +1,7 @@
 """Load: N alerts through the local stack over real HTTP, every one accounted for.
 
     python bench/load.py                                   # 10,000 alerts, 16 senders, batches of 100
+    python bench/load.py --out bench/load-results.json     # the same, recorded (date, machine, wall time)
     python bench/load.py --alerts 300 --senders 8 --batch 50   # what tests/test_load_small.py runs
     python bench/load.py --url http://127.0.0.1:3000       # against a running `alertbridge local`
 
@@ -28,6 +29,8 @@ import argparse
 import http.client
 import json
 import math
+import os
+import platform
 import random
 import sys
 import threading
@@ -47,11 +50,14 @@ for extra in (ROOT / "layers" / "core", ROOT / "tooling"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from alertbridge_tools.client import Client  # noqa: E402  (after the path setup)
+from alertbridge_tools.client import ApiError, Client  # noqa: E402  (after the path setup)
+from botocore.exceptions import BotoCoreError, ClientError  # noqa: E402
 
 THREATSTACK_SHARE = 0.8
 HTTP_TIMEOUT = 300.0  # seconds per webhook request: the emulator queues every AWS call behind the others
 PAGE = 500  # the management API's largest page
+MAX_PAUSE = 30.0  # longest pause between two looks while waiting for the incidents, in seconds
+REPORT_EVERY = 30.0  # seconds between two progress lines while waiting
 
 
 @dataclass
@@ -108,6 +114,9 @@ class Result:
     still_queued: int | None  # messages not yet applied by the incident function when the wait ended
     url: str
     service_id: str
+    date: str = ""  # when the run started (UTC, ISO 8601)
+    wall_seconds: float = 0.0  # the whole run: the stack started, the workload sent, the incidents seen
+    machine: dict[str, Any] = field(default_factory=dict)  # where it ran: CPUs, OS, Python, moto
     errors: list[str] = field(default_factory=list)  # a few examples of what went wrong
 
     @property
@@ -277,8 +286,10 @@ def _account(delivery: Delivery, alerts: list[Alert], errors: list[str]) -> None
 
 # --- incidents -----------------------------------------------------------------------------------
 def list_incidents(api: Client, service_id: str) -> list[dict[str, Any]]:
+    """Every incident of the service, page by page; a cursor seen twice is an error, not a loop."""
     found: list[dict[str, Any]] = []
     cursor: str | None = None
+    seen: set[str] = set()
     while True:
         query = {"service": service_id, "status": "all", "limit": str(PAGE), "cursor": cursor}
         page = api.request("GET", "/api/incidents", query=query)
@@ -286,6 +297,9 @@ def list_incidents(api: Client, service_id: str) -> list[dict[str, Any]]:
         cursor = page.get("cursor")
         if not cursor:
             return found
+        if cursor in seen:
+            raise ValueError(f"the incident listing returned cursor {cursor[:40]!r} twice")
+        seen.add(cursor)
 
 
 def _when(text: str) -> float:
@@ -318,6 +332,7 @@ def run(
     """
     if alerts < 1 or senders < 1 or batch < 1:
         raise ValueError("alerts, senders and batch must be at least 1")
+    began, date = time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds")
 
     def say(text: str) -> None:
         if out is not None:
@@ -352,7 +367,8 @@ def run(
         )
         limit = wait_timeout if wait_timeout is not None else max(300.0, 0.3 * alerts)
         waited = _wait(api, service_id, accepted, probe, limit, stall, say)
-        return _verify(
+        errors += waited.errors
+        result = _verify(
             api.base_url,
             service_id,
             senders,
@@ -364,9 +380,27 @@ def run(
             started=started,
             wait_seconds=time.time() - send_end,
         )
+        result.date, result.machine = date, _machine()
+        result.wall_seconds = round(time.monotonic() - began, 3)
+        return result
     finally:
         if stack is not None:
             stack.stop()
+
+
+def _machine() -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        moto = version("moto")
+    except PackageNotFoundError:
+        moto = None
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "moto": moto,
+    }
 
 
 def _setup(api: Client, alerts: int) -> tuple[str, dict[str, str]]:
@@ -427,6 +461,30 @@ class Waited:
     incidents: list[dict[str, Any]]
     timed_out: bool  # the wait ended with incidents still to come
     still_queued: int | None  # messages on the way to the incident function when it ended (None: unknown)
+    errors: list[str] = field(default_factory=list)  # calls that failed during the wait (retried)
+
+
+class _Patience:
+    """How long the wait goes on: ``limit`` seconds in all, ``stall`` seconds without progress (a
+    measure, e.g. messages queued, going below its lowest so far). Pauses end at the limit."""
+
+    def __init__(self, limit: float, stall: float) -> None:
+        self._began = time.monotonic()
+        self._deadline = self._began + limit
+        self._stall = stall
+        self._progress_at = self._began
+        self._best = math.inf
+
+    def progressed(self, measure: int) -> None:
+        if measure < self._best:
+            self._progress_at, self._best = time.monotonic(), measure
+
+    def ran_out(self) -> bool:
+        now = time.monotonic()
+        return now >= self._deadline or now - self._progress_at >= self._stall
+
+    def pause(self, seconds: float) -> None:
+        time.sleep(max(0.0, min(seconds, MAX_PAUSE, self._deadline - time.monotonic())))
 
 
 def _wait(
@@ -439,52 +497,68 @@ def _wait(
     say: Callable[[str], None],
 ) -> Waited:
     """The service's incidents once every wanted key has one, or the wait gave up: after ``limit``
-    seconds, or ``stall`` seconds without progress.
+    seconds, or ``stall`` seconds without progress (fewer messages queued, or fewer incidents
+    missing). Every pause is cut at the limit, so the wait ends within ``limit`` plus one call.
 
-    With a probe (our own stack), wait for the queue to drain, then list: a key still missing after
-    that (checked once more) is lost, not late. The probe is spaced by twenty times what it costs:
-    the emulator runs one call at a time and counting a deep queue is slow there. Without a probe,
-    list with pauses twice as long as a listing takes, for the same reason."""
-    began = time.monotonic()
-    progress_at, best = began, None
-    drained_checks = 0
-    last_report = 0.0
+    With a probe (our own stack), wait for the queue to drain, then list: a key still missing when
+    the queue was found empty twice in a row (a listing apart) is lost, not late. The probe is
+    spaced by twenty times what it costs (at most MAX_PAUSE): the emulator runs one call at a time,
+    so the wait must not slow down what it waits for. Without a probe, list with pauses twice as
+    long as a listing takes, for the same reason. A failed probe or listing (the API or the emulator
+    did not answer) is noted and tried again, within the same limits."""
+    patience = _Patience(limit, stall)
+    drained = 0  # listings in a row that found the queue empty and keys still missing
+    last_report = -math.inf
     pending: int | None = None
-
-    def stalled(measure: int) -> bool:
-        nonlocal progress_at, best
-        if best is None or measure < best:
-            progress_at, best = time.monotonic(), measure
-        now = time.monotonic()
-        return now - began >= limit or now - progress_at >= stall
+    incidents: list[dict[str, Any]] = []
+    errors: list[str] = []
 
     while True:
-        if probe is not None:
+        try:
+            if probe is not None:
+                asked = time.monotonic()
+                pending = probe()
+                cost = time.monotonic() - asked
+                if pending:
+                    drained = 0
+                    patience.progressed(pending)
+                    if patience.ran_out():
+                        break
+                    if time.monotonic() - last_report >= REPORT_EVERY:
+                        say(f"  {pending} messages still queued for the incident function")
+                        last_report = time.monotonic()
+                    patience.pause(max(1.0, 20 * cost))
+                    continue
             asked = time.monotonic()
-            pending = probe()
-            cost = time.monotonic() - asked
-            if pending:
-                if stalled(pending):
-                    return Waited(list_incidents(api, service_id), True, pending)
-                if time.monotonic() - last_report >= 30:
-                    say(f"  {pending} messages still queued for the incident function")
-                    last_report = time.monotonic()
-                time.sleep(max(1.0, 20 * cost))
-                continue
-        asked = time.monotonic()
-        incidents = list_incidents(api, service_id)
-        listing = time.monotonic() - asked
+            incidents = list_incidents(api, service_id)
+            listing = time.monotonic() - asked
+        except (ApiError, BotoCoreError, ClientError, OSError, ValueError) as exc:
+            errors.append(f"during the wait: {type(exc).__name__}: {exc}")
+            say(f"  {errors[-1]} (trying again)")
+            if patience.ran_out():
+                break
+            patience.pause(5.0)
+            continue
         missing = len(wanted - {(i["source"], i["dedup_key"]) for i in incidents})
         if not missing:
-            return Waited(incidents, False, pending)
+            return Waited(incidents, False, pending, errors)
         if probe is not None:
-            drained_checks += 1
-            if drained_checks > 1:  # the queue was empty twice and they are still missing: lost
-                return Waited(incidents, False, pending)
-        elif stalled(missing):
-            return Waited(incidents, True, None)
+            drained += 1
+            if drained >= 2:  # nothing on the way twice in a row and keys still missing: lost
+                return Waited(incidents, False, pending, errors)
+        else:
+            patience.progressed(missing)
+            if patience.ran_out():
+                return Waited(incidents, True, None, errors)
         say(f"  {len(incidents)} incidents, {missing} to come (listing took {listing:.1f}s)")
-        time.sleep(max(1.0, 2 * listing))
+        patience.pause(max(1.0, 2 * listing))
+
+    # The wait ran out: what has been written so far.
+    try:
+        incidents = list_incidents(api, service_id)
+    except (ApiError, OSError, ValueError) as exc:
+        errors.append(f"the last listing: {type(exc).__name__}: {exc}")
+    return Waited(incidents, True, pending, errors)
 
 
 def _verify(
@@ -583,6 +657,8 @@ def report(result: Result, out: TextIO = sys.stdout) -> None:
         f"HTTP               {r.status_codes}; 5xx {r.server_errors}, connection errors "
         f"{r.connection_errors}",
         f"incidents          {r.incidents}; lost {r.lost}, doubled {r.doubled}, unexpected {r.unexpected}",
+        f"run                {r.date}, {r.wall_seconds:.1f} s in all, {r.machine.get('cpus')} CPUs, "
+        f"moto {r.machine.get('moto')}",
         "result             " + ("OK" if r.ok else "FAILED: " + "; ".join(r.failures)),
     ]
     lines += [f"  {e}" for e in r.errors]
@@ -603,7 +679,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stall", type=float, default=180.0, help="give up after this many seconds without progress"
     )
-    parser.add_argument("--json-out", type=Path, help="write the result as JSON here")
+    parser.add_argument(
+        "--out",
+        "--json-out",
+        type=Path,
+        help="write the result as JSON here (the full-size figures live in bench/load-results.json)",
+    )
     args = parser.parse_args(argv)
     result = run(
         args.alerts,
@@ -615,9 +696,11 @@ def main(argv: list[str] | None = None) -> int:
         out=sys.stderr,
     )
     report(result)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(result.as_json(), indent=2) + "\n")
+    if args.out:
+        command = " ".join(["python", "bench/load.py", *(argv if argv is not None else sys.argv[1:])])
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({**result.as_json(), "command": command}, indent=2) + "\n")
+        print(f"wrote {args.out}", flush=True)
     return 0 if result.ok else 1
 
 

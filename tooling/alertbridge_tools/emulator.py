@@ -4,6 +4,10 @@ moto's backends do not lock: two concurrent requests can both pass a DynamoDB co
 write. Real DynamoDB applies each request to an item atomically, so the server here runs every
 request under one lock: clients stay concurrent (many connections, interleaved calls) and each
 call is atomic, which is the semantics conditional writes rely on.
+
+Since every call waits for the one before it, the cost of each call is the emulator's throughput:
+moto's SQS walks a deep queue several times per call, so the server runs with the faster, same-answer
+replacements of ``moto_speedups`` (see there).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from alertbridge_tools import moto_speedups
 
 
 class _Serialized:
@@ -30,6 +36,7 @@ class _Serialized:
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per emulated AWS call
+        moto_speedups.apply()
         app = _Serialized(DomainDispatcherApplication(create_backend_app))
         # Raises OSError (address in use) here, before any thread starts.
         self._server: BaseWSGIServer = make_server(

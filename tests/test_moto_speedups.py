@@ -1,0 +1,205 @@
+"""The emulator's faster moto internals (alertbridge_tools.moto_speedups) answer what moto's own do:
+each replacement is compared with the original on the same queue states (visible, in flight,
+delayed messages; a FIFO queue; a queue with a redrive policy)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from alertbridge_tools import moto_speedups
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sqs.exceptions import InvalidAttributeName, ReceiptHandleIsInvalid
+from moto.sqs.models import sqs_backends
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    assert moto_speedups.apply()
+    with mock_aws():
+        yield boto3.client("sqs", region_name=REGION)
+
+
+def _backend() -> Any:
+    return sqs_backends[DEFAULT_ACCOUNT_ID][REGION]
+
+
+def _mixed_queue(sqs: Any, name: str, **attributes: str) -> Any:
+    """A queue holding visible, in-flight and delayed messages; its moto model."""
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    fifo = name.endswith(".fifo")
+    for n in range(12):
+        extra: dict[str, Any] = (
+            {"MessageGroupId": f"g{n % 3}", "MessageDeduplicationId": f"d{n}"}
+            if fifo
+            else {"DelaySeconds": 300 if n % 4 == 0 else 0}
+        )
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}), **extra)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=120)
+    return _backend().get_queue(name)
+
+
+def _both(name: str, new: Any, *args: Any) -> tuple[Any, Any]:
+    old = moto_speedups.ORIGINALS[name]
+    if isinstance(old, property):
+        return old.fget(*args), new.fget(*args)
+    return old(*args), new(*args)
+
+
+@pytest.mark.parametrize(
+    ("name", "attributes"),
+    [
+        ("plain", {"VisibilityTimeout": "180", "MessageRetentionPeriod": "345600"}),
+        ("ordered.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"}),
+    ],
+)
+def test_queue_counts_and_attributes_match_moto(sqs: Any, name: str, attributes: dict[str, str]) -> None:
+    queue = _mixed_queue(sqs, name, **attributes)
+    old, new = _both("Queue.attributes", type(queue).attributes, queue)
+    assert old == new
+    counts = [new[f"ApproximateNumberOfMessages{k}"] for k in ("", "NotVisible", "Delayed")]
+    assert counts == ([6, 3, 3] if name == "plain" else [9, 3, 0])
+    old_msgs, new_msgs = _both("Queue.messages", type(queue).messages, queue)
+    assert [m.id for m in old_msgs] == [m.id for m in new_msgs]
+
+
+def test_get_queue_attributes_matches_moto(sqs: Any) -> None:
+    dead = sqs.create_queue(QueueName="dead")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 5})
+    _mixed_queue(sqs, "live", RedrivePolicy=policy)
+    backend = _backend()
+    for names in (
+        ["All"],
+        [],
+        ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        ["MessageRetentionPeriod", "RedrivePolicy", "KmsMasterKeyId", "ContentBasedDeduplication"],
+    ):
+        method = type(backend).get_queue_attributes
+        old, new = _both("SQSBackend.get_queue_attributes", method, backend, "live", names)
+        assert old == new, names
+    original = moto_speedups.ORIGINALS["SQSBackend.get_queue_attributes"]
+    for call in (original, type(backend).get_queue_attributes):
+        with pytest.raises(InvalidAttributeName):
+            call(backend, "live", ["NoSuchAttribute"])
+
+
+def test_retention_check_matches_moto(sqs: Any) -> None:
+    queue = _mixed_queue(sqs, "kept", MessageRetentionPeriod="60")
+    backend = _backend()
+    fresh = queue._messages[0]
+    old_message = queue._messages[1]
+    old_message.sent_timestamp -= 61_000  # sent 61 s ago: past the retention period
+    name = "SQSBackend.is_message_valid_based_on_retention_period"
+    method = type(backend).is_message_valid_based_on_retention_period
+    assert _both(name, method, backend, "kept", fresh) == (True, True)
+    assert _both(name, method, backend, "kept", old_message) == (False, False)
+
+
+def test_delete_message_matches_moto(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="work")["QueueUrl"]
+    for n in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=0)["Messages"]
+    first = got[0]["ReceiptHandle"]
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)  # receives again: `first` is now an old handle
+    queue = _backend().get_queue("work")
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first)  # through the replacement
+    assert sorted(m.body for m in queue._messages) == sorted(
+        str(n) for n in range(5) if str(n) != got[0]["Body"]
+    )
+    assert first in queue.deleted_messages
+    assert not any(m.id == got[0]["MessageId"] for m in queue.pending_messages)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first)  # again: accepted, nothing changes
+    assert len(queue._messages) == 4
+    for delete in (moto_speedups.ORIGINALS["Queue.delete_message"], type(queue).delete_message):
+        with pytest.raises(ReceiptHandleIsInvalid):
+            delete(queue, "not-a-handle")
+
+
+def test_jsonpath_expressions_are_parsed_once() -> None:
+    assert moto_speedups.apply()
+    import jsonpath_ng.ext
+
+    assert jsonpath_ng.ext.parse("$.detail") is jsonpath_ng.ext.parse("$.detail")
+    event = {"detail": {"a": 1}}
+    assert [m.value for m in jsonpath_ng.ext.parse("$.detail").find(event)] == [{"a": 1}]
+
+
+def test_dynamodb_cast_values_and_item_order_match_moto() -> None:
+    assert moto_speedups.apply()
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original = moto_speedups.ORIGINALS["DynamoType.cast_value"]
+    for value in (
+        {"S": "x"},
+        {"N": "1.50"},
+        {"B": "AAE="},
+        {"BOOL": True},
+        {"NULL": True},
+        {"SS": ["a", "b"]},
+        {"NS": ["1", "2"]},
+        {"L": [{"S": "a"}, {"N": "2"}]},
+        {"M": {"k": {"N": "3"}}},
+    ):
+        typed = DynamoType(value)
+        assert typed.cast_value == original.fget(typed), value
+
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name=REGION)
+        keys = [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}]
+        db.create_table(
+            TableName="t",
+            KeySchema=keys,
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK")],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        db.create_table(
+            TableName="n",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for n in (17, 3, 250, 42, 3000, 9):
+            for sk in ("EP#000002", "EP#000010", "EP#000001", "LEDGER"):
+                db.put_item(TableName="t", Item={"PK": {"S": f"INC#{n % 7}#{n}"}, "SK": {"S": sk}})
+            db.put_item(TableName="n", Item={"id": {"N": str(n)}})
+        from moto.dynamodb.models import dynamodb_backends
+
+        tables = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables
+        for name in ("t", "n"):
+            table: Table = tables[name]
+            old = moto_speedups.ORIGINALS["Table.all_items"](table)
+            new = table.all_items()
+            assert [(i.hash_key, i.range_key) for i in old] == [(i.hash_key, i.range_key) for i in new]
+        query = moto_speedups.ORIGINALS["Table.query"]
+        for pk, forward, limit in (("INC#3#17", False, 1), ("INC#3#17", True, 10), ("INC#0#0", True, 5)):
+            args = (
+                DynamoType({"S": pk}),
+                "BEGINS_WITH",
+                [DynamoType({"S": "EP#"})],
+                limit,
+                None,
+                forward,
+                None,
+            )
+            old_items, old_count, old_last = query(tables["t"], *args)
+            new_items, new_count, new_last = tables["t"].query(*args)
+            assert [i.to_json() for i in old_items] == [i.to_json() for i in new_items]
+            assert (old_count, old_last) == (new_count, new_last)
+        answer = db.query(
+            TableName="t",
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :ep)",
+            ExpressionAttributeValues={":pk": {"S": "INC#3#17"}, ":ep": {"S": "EP#"}},
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        assert answer["Items"] == [{"PK": {"S": "INC#3#17"}, "SK": {"S": "EP#000010"}}]
+        assert len(tables["t"].all_items()) == 24  # outside a Query: every item

@@ -1,0 +1,227 @@
+"""Faster moto internals for the emulator, same answers.
+
+moto 5.2.5 does work in proportion to a queue's depth or a table's size on every call, with
+needless repetition: walking every message of a queue several times, each with two clock reads
+(datetime arithmetic). With thousands of messages queued and items stored, as under the load
+benchmark, each EventBridge -> SQS delivery, each receive, delete and Query costs milliseconds,
+and the emulator, which runs one call at a time, spends its time there:
+- ``Queue.attributes`` walks the queue three times (the three ``Approximate*`` counts), with two
+  clock reads per message; ``send_message`` reads it for ``ContentBasedDeduplication``, and
+  ``get_queue_attributes`` reads it three times per requested name;
+- ``receive_message`` checks each message it hands out against the retention period through
+  ``get_queue_attributes``: nine walks of the queue per message received;
+- ``Queue.delete_message`` walks the queue twice per receipt handle;
+- DynamoDB's Query walks the whole table (every partition), sorted by key with DynamoType
+  comparisons that recompute each side's ``cast_value`` through five type tests: n log n of them
+  per Query, and the incident function queries once per alert;
+- EventBridge's input transformer (run for every target, even without an ``InputTransformer``)
+  builds a jsonpath parser (ply tables) for each of its default paths, for every event.
+
+The replacements below give the same results: one walk with one clock read for the counts, the
+retention period read from the queue itself, one walk to delete, a string's cast value answered
+first and each item's sort key computed once, parsed jsonpath expressions reused (they are
+immutable), a base-table Query walking only its own partition (moto's query is otherwise left
+as it is: Queries on an index still walk the table, only cheaper). Each
+emulated call stays one atomic call (the emulator's lock is untouched). They are applied only to
+the moto version they were written against.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import threading
+import time
+from importlib.metadata import version
+from typing import Any
+
+import jsonpath_ng.ext
+from moto.core.utils import camelcase_to_underscores
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
+from moto.sqs import models as sqs
+from moto.sqs.exceptions import InvalidAttributeName, ReceiptHandleIsInvalid
+
+MOTO_VERSION = "5.2.5"
+ORIGINALS: dict[str, Any] = {}  # what was replaced, by name: the tests compare the two
+
+_APPROXIMATE = {
+    "ApproximateNumberOfMessages": 0,
+    "ApproximateNumberOfMessagesNotVisible": 1,
+    "ApproximateNumberOfMessagesDelayed": 2,
+}
+
+
+def _now_ms() -> float:
+    return time.time() * 1000.0  # what moto's unix_time_millis() computes, without datetimes
+
+
+def _counts(queue: Any) -> tuple[int, int, int]:
+    """(visible and not delayed, not visible, delayed) in one walk: moto's three properties."""
+    now = _now_ms()
+    available = not_visible = delayed = 0
+    for message in queue._messages:
+        is_visible = now > message.visible_at
+        is_delayed = now < message.delayed_until
+        if is_visible and not is_delayed:
+            available += 1
+        if not is_visible:
+            not_visible += 1
+        if is_delayed:
+            delayed += 1
+    return available, not_visible, delayed
+
+
+def _attributes(self: Any) -> dict[str, Any]:
+    """moto's Queue.attributes, with the three counts from one walk."""
+    found = _counts(self)
+    names = list(self.BASE_ATTRIBUTES)
+    if self.fifo_queue:
+        names += self.FIFO_ATTRIBUTES
+    if self.kms_master_key_id:
+        names += self.KMS_ATTRIBUTES
+    result: dict[str, Any] = {}
+    for name in names:
+        if name in _APPROXIMATE:
+            result[name] = found[_APPROXIMATE[name]]
+        else:
+            result[name] = getattr(self, camelcase_to_underscores(name))
+    if self.policy:
+        result["Policy"] = self.policy
+    if self.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+    return {k: str(v).lower() if isinstance(v, bool) else v for k, v in result.items()}
+
+
+def _messages(self: Any) -> list[Any]:
+    """moto's Queue.messages (visible and not delayed), with one clock read."""
+    now = _now_ms()
+    return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+
+def _get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+    """moto's, reading the queue's attributes once rather than three times per name."""
+    queue = self.get_queue(queue_name)
+    if not attribute_names:
+        return {}
+    valid_names = ["All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES]
+    invalid_name = next((name for name in attribute_names if name not in valid_names), None)
+    if invalid_name or invalid_name == "":
+        raise InvalidAttributeName(invalid_name)
+    every: dict[str, Any] = queue.attributes
+    if "All" in attribute_names:
+        return every
+    return {name: every[name] for name in attribute_names if every.get(name) is not None}
+
+
+def _is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+    """moto's, with the retention period read from the queue rather than all its attributes."""
+    retention_period = self.get_queue(queue_name).message_retention_period
+    return bool(retention_period + message.sent_timestamp / 1000 > time.time())
+
+
+def _delete_message(self: Any, receipt_handle: str) -> None:
+    """moto's Queue.delete_message: every message that ever had this handle goes, in one walk."""
+    if receipt_handle in self.deleted_messages:
+        return
+    kept: list[Any] = []
+    gone: list[Any] = []
+    for message in self._messages:
+        (gone if message.had_receipt_handle(receipt_handle) else kept).append(message)
+    if not gone:
+        raise ReceiptHandleIsInvalid()
+    for message in gone:
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)
+    self._messages = kept
+
+
+_PLAIN_TYPES = frozenset({"S", "B", "BOOL"})  # what DynamoType.cast_value returns as it is
+
+
+def _cast_value(self: Any) -> Any:
+    """moto's DynamoType.cast_value, answering strings (every key here) without five type tests."""
+    if self.type in _PLAIN_TYPES:
+        return self.value
+    return ORIGINALS["DynamoType.cast_value"].fget(self)
+
+
+def _item_order(item: Any) -> Any:
+    # moto sorts by (hash_key, range_key) DynamoTypes, which compare by cast_value; a table's key
+    # attributes have one type each, so comparing the cast values directly gives the same order
+    if item.range_key:
+        return (item.hash_key.cast_value, item.range_key.cast_value)
+    return item.hash_key.cast_value
+
+
+_partition = threading.local()  # key: the partition a base-table Query is about (see _query)
+
+
+def _all_items(self: Any) -> list[Any]:
+    """moto's Table.all_items (every item, in key order; what each Query walks), with each item's
+    sort key computed once rather than at each of the n log n comparisons. Inside a base-table
+    Query, only the queried partition: the one place it is called there keeps just the items whose
+    hash key equals the queried one, which are that partition's (``items`` is keyed by hash key)."""
+    key = getattr(_partition, "key", None)
+    if key is None:
+        partitions: Any = self.items.values()
+    else:
+        partitions = [self.items[key]] if key in self.items else []
+    items: list[Any] = []
+    for hash_set in partitions:
+        if self.range_key_attr:
+            items.extend(hash_set.values())
+        else:
+            items.append(hash_set)
+    return sorted(items, key=_item_order)
+
+
+def _query(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """moto's Table.query; a base-table Query (no index) walks only its partition (see _all_items)."""
+    query = ORIGINALS["Table.query"]
+    bound = inspect.signature(query).bind(self, *args, **kwargs).arguments
+    hash_key = bound.get("hash_key")
+    if bound.get("index_name") or hash_key is None:
+        return query(self, *args, **kwargs)
+    _partition.key = hash_key
+    try:
+        return query(self, *args, **kwargs)
+    finally:
+        _partition.key = None
+
+
+def apply() -> bool:
+    """Patch moto (once per process); False when the installed moto is not the one these fit."""
+    if ORIGINALS:
+        return True
+    if version("moto") != MOTO_VERSION:
+        return False
+    parse = jsonpath_ng.ext.parse  # type: ignore[attr-defined]
+    queue: Any = sqs.Queue
+    backend: Any = sqs.SQSBackend
+    ORIGINALS.update(
+        {
+            "Queue.attributes": queue.attributes,
+            "Queue.messages": queue.messages,
+            "Queue.delete_message": queue.delete_message,
+            "SQSBackend.get_queue_attributes": backend.get_queue_attributes,
+            "SQSBackend.is_message_valid_based_on_retention_period": (
+                backend.is_message_valid_based_on_retention_period
+            ),
+            "jsonpath_ng.ext.parse": parse,
+            "DynamoType.cast_value": DynamoType.cast_value,
+            "Table.all_items": Table.all_items,
+            "Table.query": Table.query,
+        }
+    )
+    queue.attributes = property(_attributes)
+    queue.messages = property(_messages)
+    queue.delete_message = _delete_message
+    backend.get_queue_attributes = _get_queue_attributes
+    backend.is_message_valid_based_on_retention_period = _is_message_valid_based_on_retention_period
+    DynamoType.cast_value = property(_cast_value)  # type: ignore[assignment,method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
+    Table.query = _query  # type: ignore[method-assign]
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(parse)  # type: ignore[attr-defined]
+    return True
