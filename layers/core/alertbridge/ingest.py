@@ -23,11 +23,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from alertbridge import sources
-from alertbridge.models.alert import MAX_KEY, CanonicalAlert, raw_ref
-from alertbridge.models.records import AlertOutcome, DeliveryRecord, Outcome, Source
+from alertbridge.models.alert import (
+    MAX_DESCRIPTION,
+    MAX_KEY,
+    MAX_TAG_VALUE,
+    MAX_TAGS,
+    MAX_TITLE,
+    CanonicalAlert,
+    raw_ref,
+)
+from alertbridge.models.records import DeliveryRecord, Outcome, Source
 from alertbridge.observability import logger
 from alertbridge.sources.base import Delivery, Draft, Ignored, PayloadError, Rejected, validation_message
 from alertbridge.store.bus import Publisher
@@ -49,12 +57,15 @@ class Answer:
 
 @dataclass
 class Normalized:
+    """A delivery's canonical alerts, and one outcome per vendor alert in it, as the webhook answers
+    it (JSON-ready, no null fields); the delivery record reads them as ``AlertOutcome``."""
+
     alerts: list[CanonicalAlert] = field(default_factory=list)
-    outcomes: list[AlertOutcome] = field(default_factory=list)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def outcome(self) -> Outcome:
-        kinds = {o.outcome for o in self.outcomes}
+        kinds = {o["outcome"] for o in self.outcomes}
         if "accepted" in kinds:
             return "accepted"
         if kinds == {"ignored"}:
@@ -74,57 +85,87 @@ def event_id(service_id: str, source: str, vendor_id: str) -> str:
 def normalize(
     source: Source, delivery: Delivery, delivery_id: str, *, test: bool = False, verify: bool = True
 ) -> Normalized:
-    """Run the source's mapping over a delivery. Raises PayloadError (4xx) and sources.Unauthorized."""
+    """Run the source's mapping over a delivery. Raises PayloadError (4xx), sources.Unauthorized and
+    ValidationError (a draft the canonical model refuses)."""
     verifier = sources.verifier(source.source) if verify else None
     if verifier is not None:
         verifier(delivery)
     items = sources.mapper(source.source)(delivery)
     if not items:
         raise PayloadError("the body holds no alert")
-    result = Normalized()
+    shared = {  # the same in every alert of the delivery
+        "delivery_id": delivery_id,
+        "service_id": source.service_id,
+        "source_id": source.id,
+        "source": source.source,
+        "received_at": delivery.received_at,
+        "test": test,
+    }
+    alerts: list[dict[str, Any]] = []
+    outcomes: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         match item:
             case Draft():
-                draft = item.bounded()
-                vendor_id = draft.vendor_id
-                dedup_key = draft.dedup_key
+                vendor_id, dedup_key = item.vendor_id, _cut(item.dedup_key, MAX_KEY)
                 if test:  # a test alert is its own event, on its own key: it never touches real incidents
                     vendor_id = f"{vendor_id}|test|{delivery_id}"
                     dedup_key = f"test:{dedup_key}"[:MAX_KEY]
-                alert = CanonicalAlert(
-                    event_id=event_id(source.service_id, source.source, vendor_id),
-                    delivery_id=delivery_id,
-                    service_id=source.service_id,
-                    source_id=source.id,
-                    source=source.source,
-                    action=draft.action,
-                    dedup_key=dedup_key,
-                    severity=draft.severity,
-                    title=draft.title,
-                    description=draft.description,
-                    occurred_at=draft.occurred_at or delivery.received_at,
-                    received_at=delivery.received_at,
-                    links=list(draft.links),
-                    tags=dict(draft.tags),
-                    recoverable=draft.recoverable,
-                    test=test,
-                    raw_ref=raw_ref(delivery_id, index),
-                )
-                result.alerts.append(alert)
-                result.outcomes.append(
-                    AlertOutcome(
-                        index=index,
-                        outcome="accepted",
-                        event_id=alert.event_id,
-                        action=alert.action,
-                        dedup_key=alert.dedup_key,
-                    )
+                fields = _bounded(item) | shared
+                fields |= {
+                    "event_id": event_id(source.service_id, source.source, vendor_id),
+                    "dedup_key": dedup_key,
+                    "occurred_at": item.occurred_at or delivery.received_at,
+                    "raw_ref": raw_ref(delivery_id, index),
+                }
+                alerts.append(fields)
+                outcomes.append(
+                    {
+                        "index": index,
+                        "outcome": "accepted",
+                        "event_id": fields["event_id"],
+                        "action": item.action.value,
+                        "dedup_key": dedup_key,
+                    }
                 )
             case Ignored(reason=reason):
-                result.outcomes.append(AlertOutcome(index=index, outcome="ignored", reason=reason))
+                outcomes.append({"index": index, "outcome": "ignored", "reason": reason})
             case Rejected(reason=reason):
-                result.outcomes.append(AlertOutcome(index=index, outcome="rejected", reason=reason))
-    return result
+                outcomes.append({"index": index, "outcome": "rejected", "reason": reason})
+    return Normalized(_canonical(alerts), outcomes)
+
+
+def _bounded(draft: Draft) -> dict[str, Any]:
+    """The draft's vendor-controlled text cut to the canonical limits (never reject an alert for length)."""
+    tags = draft.tags
+    if len(tags) > MAX_TAGS:
+        tags = dict(list(tags.items())[:MAX_TAGS])
+    return {
+        "action": draft.action,
+        "severity": draft.severity,
+        "title": _cut(draft.title.strip() or draft.dedup_key, MAX_TITLE),
+        "description": _cut(draft.description, MAX_DESCRIPTION),
+        "links": list(draft.links),
+        "tags": {_cut(str(k), 64): _cut(str(v), MAX_TAG_VALUE) for k, v in tags.items()},
+        "recoverable": draft.recoverable,
+    }
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _canonical(alerts: list[dict[str, Any]]) -> list[CanonicalAlert]:
+    """The alerts through the canonical model, in one pass; a refusal raises the first refused
+    alert's own ValidationError, as validating it alone would."""
+    try:
+        return _ALERTS.validate_python(alerts)
+    except ValidationError:
+        for alert in alerts:
+            CanonicalAlert.model_validate(alert)
+        raise
+
+
+_ALERTS = TypeAdapter(list[CanonicalAlert])
 
 
 def decode_body(raw: str | None, is_base64: bool) -> bytes:
@@ -227,7 +268,7 @@ class Ingest:
             {
                 "delivery_id": delivery_id,
                 "outcome": result.outcome,
-                "alerts": [o.model_dump(mode="json", exclude_none=True) for o in result.outcomes],
+                "alerts": result.outcomes,
             },
             delivery_id,
         )
@@ -247,7 +288,7 @@ class Ingest:
         outcome: Outcome,
         reason: str | None,
         status: int,
-        outcomes: list[AlertOutcome],
+        outcomes: list[dict[str, Any]],
         test: bool,
     ) -> DeliveryRecord:
         return DeliveryRecord(
