@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from alertbridge import sources
 from alertbridge.models.alert import (
@@ -101,7 +101,7 @@ def normalize(
         "received_at": delivery.received_at,
         "test": test,
     }
-    alerts: list[dict[str, Any]] = []
+    alerts: list[CanonicalAlert] = []
     outcomes: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         match item:
@@ -117,7 +117,7 @@ def normalize(
                     "occurred_at": item.occurred_at or delivery.received_at,
                     "raw_ref": raw_ref(delivery_id, index),
                 }
-                alerts.append(fields)
+                alerts.append(CanonicalAlert.model_validate(fields))
                 outcomes.append(
                     {
                         "index": index,
@@ -131,7 +131,7 @@ def normalize(
                 outcomes.append({"index": index, "outcome": "ignored", "reason": reason})
             case Rejected(reason=reason):
                 outcomes.append({"index": index, "outcome": "rejected", "reason": reason})
-    return Normalized(_canonical(alerts), outcomes)
+    return Normalized(alerts, outcomes)
 
 
 def _bounded(draft: Draft) -> dict[str, Any]:
@@ -152,20 +152,6 @@ def _bounded(draft: Draft) -> dict[str, Any]:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _canonical(alerts: list[dict[str, Any]]) -> list[CanonicalAlert]:
-    """The alerts through the canonical model, in one pass; a refusal raises the first refused
-    alert's own ValidationError, as validating it alone would."""
-    try:
-        return _ALERTS.validate_python(alerts)
-    except ValidationError:
-        for alert in alerts:
-            CanonicalAlert.model_validate(alert)
-        raise
-
-
-_ALERTS = TypeAdapter(list[CanonicalAlert])
 
 
 def decode_body(raw: str | None, is_base64: bool) -> bytes:
