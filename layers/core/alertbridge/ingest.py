@@ -106,25 +106,15 @@ def normalize(
     for index, item in enumerate(items):
         match item:
             case Draft():
-                vendor_id, dedup_key = item.vendor_id, _cut(item.dedup_key, MAX_KEY)
-                if test:  # a test alert is its own event, on its own key: it never touches real incidents
-                    vendor_id = f"{vendor_id}|test|{delivery_id}"
-                    dedup_key = f"test:{dedup_key}"[:MAX_KEY]
-                fields = _bounded(item) | shared
-                fields |= {
-                    "event_id": event_id(source.service_id, source.source, vendor_id),
-                    "dedup_key": dedup_key,
-                    "occurred_at": item.occurred_at or delivery.received_at,
-                    "raw_ref": raw_ref(delivery_id, index),
-                }
-                alerts.append(CanonicalAlert.model_validate(fields))
+                alert = CanonicalAlert.model_validate(_canonical(item, index, shared))
+                alerts.append(alert)
                 outcomes.append(
                     {
                         "index": index,
                         "outcome": "accepted",
-                        "event_id": fields["event_id"],
-                        "action": item.action.value,
-                        "dedup_key": dedup_key,
+                        "event_id": alert.event_id,
+                        "action": alert.action.value,
+                        "dedup_key": alert.dedup_key,
                     }
                 )
             case Ignored(reason=reason):
@@ -134,19 +124,28 @@ def normalize(
     return Normalized(alerts, outcomes)
 
 
-def _bounded(draft: Draft) -> dict[str, Any]:
-    """The draft's vendor-controlled text cut to the canonical limits (never reject an alert for length)."""
-    tags = draft.tags
-    if len(tags) > MAX_TAGS:
-        tags = dict(list(tags.items())[:MAX_TAGS])
+def _canonical(draft: Draft, index: int, shared: dict[str, Any]) -> dict[str, Any]:
+    """The canonical alert's fields: the draft's, with vendor-controlled text cut to the canonical
+    limits (an alert is never rejected for length), and the delivery's."""
+    vendor_id, dedup_key = draft.vendor_id, _cut(draft.dedup_key, MAX_KEY)
+    delivery_id = shared["delivery_id"]
+    if shared["test"]:  # a test alert is its own event, on its own key: it never touches real incidents
+        vendor_id = f"{vendor_id}|test|{delivery_id}"
+        dedup_key = f"test:{dedup_key}"[:MAX_KEY]
+    tags = draft.tags if len(draft.tags) <= MAX_TAGS else dict(list(draft.tags.items())[:MAX_TAGS])
     return {
+        **shared,
+        "event_id": event_id(shared["service_id"], shared["source"], vendor_id),
         "action": draft.action,
+        "dedup_key": dedup_key,
         "severity": draft.severity,
         "title": _cut(draft.title.strip() or draft.dedup_key, MAX_TITLE),
         "description": _cut(draft.description, MAX_DESCRIPTION),
+        "occurred_at": draft.occurred_at or shared["received_at"],
         "links": list(draft.links),
         "tags": {_cut(str(k), 64): _cut(str(v), MAX_TAG_VALUE) for k, v in tags.items()},
         "recoverable": draft.recoverable,
+        "raw_ref": raw_ref(delivery_id, index),
     }
 
 
