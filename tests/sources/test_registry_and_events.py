@@ -83,7 +83,7 @@ def test_every_event_normalizes_into_canonical_alerts(source: str, path: Path) -
         return
     result = normalize(record, d, "dlv_1")
     kinds = {Draft: "accepted", Ignored: "ignored", Rejected: "rejected"}
-    assert [o.outcome for o in result.outcomes] == [kinds[type(item)] for item in run(source, d)]
+    assert [o["outcome"] for o in result.outcomes] == [kinds[type(item)] for item in run(source, d)]
     assert len({a.event_id for a in result.alerts}) == len(result.alerts)
     assert {a.source for a in result.alerts} <= {source}
     # The same delivery again (a retry) gives the same event ids: it never counts twice.

@@ -25,8 +25,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from alertbridge import sources
-from alertbridge.models.alert import MAX_KEY, CanonicalAlert, raw_ref
-from alertbridge.models.records import AlertOutcome, DeliveryRecord, Outcome, Source
+from alertbridge.models.alert import (
+    MAX_DESCRIPTION,
+    MAX_KEY,
+    MAX_TAG_VALUE,
+    MAX_TAGS,
+    MAX_TITLE,
+    CanonicalAlert,
+    raw_ref,
+)
+from alertbridge.models.records import DeliveryRecord, Outcome, Source
 from alertbridge.observability import logger
 from alertbridge.sources.base import Delivery, Draft, Ignored, PayloadError, Rejected, validation_message
 from alertbridge.store.bus import Publisher
@@ -48,12 +56,15 @@ class Answer:
 
 @dataclass
 class Normalized:
+    """A delivery's canonical alerts, and one outcome per vendor alert in it, as the webhook answers
+    it (JSON-ready, no null fields); the delivery record reads them as ``AlertOutcome``."""
+
     alerts: list[CanonicalAlert] = field(default_factory=list)
-    outcomes: list[AlertOutcome] = field(default_factory=list)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def outcome(self) -> Outcome:
-        kinds = {o.outcome for o in self.outcomes}
+        kinds = {o["outcome"] for o in self.outcomes}
         if "accepted" in kinds:
             return "accepted"
         if kinds == {"ignored"}:
@@ -69,57 +80,72 @@ def event_id(service_id: str, source: str, vendor_id: str) -> str:
 def normalize(
     source: Source, delivery: Delivery, delivery_id: str, *, test: bool = False, verify: bool = True
 ) -> Normalized:
-    """Run the source's mapping over a delivery. Raises PayloadError (4xx) and sources.Unauthorized."""
+    """Run the source's mapping over a delivery. Raises PayloadError (4xx), sources.Unauthorized and
+    ValidationError (a draft the canonical model refuses)."""
     verifier = sources.verifier(source.source) if verify else None
     if verifier is not None:
         verifier(delivery)
     items = sources.mapper(source.source)(delivery)
     if not items:
         raise PayloadError("the body holds no alert")
-    result = Normalized()
+    shared = {  # the same in every alert of the delivery
+        "delivery_id": delivery_id,
+        "service_id": source.service_id,
+        "source_id": source.id,
+        "source": source.source,
+        "received_at": delivery.received_at,
+        "test": test,
+    }
+    alerts: list[CanonicalAlert] = []
+    outcomes: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         match item:
             case Draft():
-                draft = item.bounded()
-                vendor_id = draft.vendor_id
-                dedup_key = draft.dedup_key
-                if test:  # a test alert is its own event, on its own key: it never touches real incidents
-                    vendor_id = f"{vendor_id}|test|{delivery_id}"
-                    dedup_key = f"test:{dedup_key}"[:MAX_KEY]
-                alert = CanonicalAlert(
-                    event_id=event_id(source.service_id, source.source, vendor_id),
-                    delivery_id=delivery_id,
-                    service_id=source.service_id,
-                    source_id=source.id,
-                    source=source.source,
-                    action=draft.action,
-                    dedup_key=dedup_key,
-                    severity=draft.severity,
-                    title=draft.title,
-                    description=draft.description,
-                    occurred_at=draft.occurred_at or delivery.received_at,
-                    received_at=delivery.received_at,
-                    links=list(draft.links),
-                    tags=dict(draft.tags),
-                    recoverable=draft.recoverable,
-                    test=test,
-                    raw_ref=raw_ref(delivery_id, index),
-                )
-                result.alerts.append(alert)
-                result.outcomes.append(
-                    AlertOutcome(
-                        index=index,
-                        outcome="accepted",
-                        event_id=alert.event_id,
-                        action=alert.action,
-                        dedup_key=alert.dedup_key,
-                    )
+                alert = CanonicalAlert.model_validate(_canonical(item, index, shared))
+                alerts.append(alert)
+                outcomes.append(
+                    {
+                        "index": index,
+                        "outcome": "accepted",
+                        "event_id": alert.event_id,
+                        "action": alert.action.value,
+                        "dedup_key": alert.dedup_key,
+                    }
                 )
             case Ignored(reason=reason):
-                result.outcomes.append(AlertOutcome(index=index, outcome="ignored", reason=reason))
+                outcomes.append({"index": index, "outcome": "ignored", "reason": reason})
             case Rejected(reason=reason):
-                result.outcomes.append(AlertOutcome(index=index, outcome="rejected", reason=reason))
-    return result
+                outcomes.append({"index": index, "outcome": "rejected", "reason": reason})
+    return Normalized(alerts, outcomes)
+
+
+def _canonical(draft: Draft, index: int, shared: dict[str, Any]) -> dict[str, Any]:
+    """The canonical alert's fields: the draft's, with vendor-controlled text cut to the canonical
+    limits (an alert is never rejected for length), and the delivery's."""
+    vendor_id, dedup_key = draft.vendor_id, _cut(draft.dedup_key, MAX_KEY)
+    delivery_id = shared["delivery_id"]
+    if shared["test"]:  # a test alert is its own event, on its own key: it never touches real incidents
+        vendor_id = f"{vendor_id}|test|{delivery_id}"
+        dedup_key = f"test:{dedup_key}"[:MAX_KEY]
+    tags = draft.tags if len(draft.tags) <= MAX_TAGS else dict(list(draft.tags.items())[:MAX_TAGS])
+    return {
+        **shared,
+        "event_id": event_id(shared["service_id"], shared["source"], vendor_id),
+        "action": draft.action,
+        "dedup_key": dedup_key,
+        "severity": draft.severity,
+        "title": _cut(draft.title.strip() or draft.dedup_key, MAX_TITLE),
+        "description": _cut(draft.description, MAX_DESCRIPTION),
+        "occurred_at": draft.occurred_at or shared["received_at"],
+        "links": list(draft.links),
+        "tags": {_cut(str(k), 64): _cut(str(v), MAX_TAG_VALUE) for k, v in tags.items()},
+        "recoverable": draft.recoverable,
+        "raw_ref": raw_ref(delivery_id, index),
+    }
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def decode_body(raw: str | None, is_base64: bool) -> bytes:
@@ -222,7 +248,7 @@ class Ingest:
             {
                 "delivery_id": delivery_id,
                 "outcome": result.outcome,
-                "alerts": [o.model_dump(mode="json", exclude_none=True) for o in result.outcomes],
+                "alerts": result.outcomes,
             },
             delivery_id,
         )
@@ -242,7 +268,7 @@ class Ingest:
         outcome: Outcome,
         reason: str | None,
         status: int,
-        outcomes: list[AlertOutcome],
+        outcomes: list[dict[str, Any]],
         test: bool,
     ) -> DeliveryRecord:
         return DeliveryRecord(

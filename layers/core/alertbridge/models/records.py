@@ -1,6 +1,8 @@
 """What alertbridge keeps in DynamoDB: services, alert sources, deliveries and incidents.
 
-These are plain pydantic models; ``alertbridge.store`` maps them to items and keys.
+These are plain pydantic models; ``alertbridge.store`` maps them to items and keys. Models the
+ingest functions never use build their validators on first use (``defer_build``), not at import:
+an ingest cold start does not pay for the incident records.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class SourceSettings(BaseModel):
 
 
 class Service(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     name: str
@@ -95,7 +97,7 @@ class Status(StrEnum):
 
 
 class TimelineEntry(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     at: datetime  # when alertbridge recorded it
     kind: (
@@ -114,6 +116,8 @@ class Incident(BaseModel):
     not an incident: it is created when a key's first signal opens nothing (a recovery arriving
     before its problem, say) and remembers it, so that order independence holds from the first signal.
     """
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     ledger: bool = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -37,6 +38,7 @@ class UnknownSource(KeyError):
     pass
 
 
+@cache  # looked up on every delivery
 def module(name: str) -> ModuleType:
     try:
         return importlib.import_module(MODULES[name])

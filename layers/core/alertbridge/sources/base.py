@@ -14,18 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from alertbridge.models.alert import (
-    MAX_DESCRIPTION,
-    MAX_KEY,
-    MAX_TAG_VALUE,
-    MAX_TAGS,
-    MAX_TITLE,
-    Action,
-    Link,
-    Severity,
-)
+from alertbridge.models.alert import Action, Link, Severity
 from alertbridge.models.records import SourceSettings
 
 
@@ -43,10 +34,13 @@ class Delivery:
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-class Draft(BaseModel):
-    """A vendor alert, mapped: everything of the canonical alert that comes from the vendor."""
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A vendor alert, mapped: everything of the canonical alert that comes from the vendor.
 
-    model_config = ConfigDict(frozen=True)
+    A plain record: ingest cuts its text to the canonical limits and the canonical model validates
+    the result, so a draft is not validated on its own.
+    """
 
     vendor_id: str  # the vendor's own identity of this signal: the event id is derived from it
     action: Action
@@ -56,20 +50,8 @@ class Draft(BaseModel):
     description: str = ""
     occurred_at: datetime | None = None
     links: tuple[Link, ...] = ()
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
     recoverable: bool = True
-
-    def bounded(self) -> Draft:
-        """Cut vendor-controlled text to the canonical limits (never reject an alert for length)."""
-        tags = {_cut(str(k), 64): _cut(str(v), MAX_TAG_VALUE) for k, v in list(self.tags.items())[:MAX_TAGS]}
-        return self.model_copy(
-            update={
-                "dedup_key": _cut(self.dedup_key, MAX_KEY),
-                "title": _cut(self.title.strip() or self.dedup_key, MAX_TITLE),
-                "description": _cut(self.description, MAX_DESCRIPTION),
-                "tags": tags,
-            }
-        )
 
 
 @dataclass(frozen=True)
@@ -97,10 +79,6 @@ class PayloadError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def decode_text(delivery: Delivery) -> str:

@@ -22,6 +22,9 @@ MAX_REQUEST_BYTES = 256 * 1024  # and at most 256 KiB per call (all entries toge
 ATTEMPTS = 4  # first try + retries of the entries EventBridge refused
 
 
+_json = CanonicalAlert.__pydantic_serializer__.to_json  # model_dump_json, without its per-call overhead
+
+
 class PublishError(Exception):
     """The bus would not take every entry, even after retries."""
 
@@ -36,7 +39,7 @@ def entry(alert: CanonicalAlert, bus_name: str) -> PutEventsRequestEntryTypeDef:
     return {
         "Source": EVENT_SOURCE,
         "DetailType": DETAIL_TYPE,
-        "Detail": alert.model_dump_json(),
+        "Detail": _json(alert).decode(),
         "EventBusName": bus_name,
     }
 
