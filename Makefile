@@ -20,7 +20,7 @@ PORT ?= 3000
 setup: $(VENV)/.synced
 $(VENV)/.synced: uv.lock pyproject.toml
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)  # bytecode: faster tests, real cold starts
 	@touch $@
 
 $(SAM): tooling/sam/uv.lock

@@ -106,6 +106,12 @@ def _probe(target: str, clients: str) -> float:
 
 
 def cold_starts(repeat: int) -> list[Figure]:
+    """Both sides import bytecode, as on Lambda: the runtime's boto3 is compiled, and so is the layer
+    (layers/core/Makefile); `make setup` compiles the virtualenv, and our package is compiled here."""
+    import compileall
+
+    compileall.compile_dir(ROOT / "layers" / "core" / "alertbridge", quiet=1)
+    compileall.compile_dir(ROOT / "functions", quiet=1)
     figures = []
     for function, clients in FUNCTIONS.items():
         app = str(ROOT / "functions" / function / "app.py")

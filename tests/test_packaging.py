@@ -34,6 +34,7 @@ def test_layer_requirements_are_the_locked_runtime_dependencies() -> None:
 def test_the_layer_holds_only_the_runtime_package() -> None:
     layer = ROOT / "layers/core"
     assert sorted(p.name for p in layer.iterdir() if not p.name.startswith((".", "__"))) == [
+        "Makefile",  # its build recipe (sam build): dependencies, the package, bytecode
         "alertbridge",
         "requirements.txt",
     ]
