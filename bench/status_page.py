@@ -10,7 +10,9 @@ Two measurements, each timed with time.perf_counter over repeated runs (median a
 2. the status function's handler on moto in-process (the template's table, incidents opened and
    resolved through the real webhook -> bus -> queue -> incident function path), with the
    function's own cache off, so every run reads the table. Moto is an emulator: its per-call cost
-   is not DynamoDB's, so this is an upper bound on the handler's own work, not a latency forecast.
+   is not DynamoDB's. So the same page is also read sequentially and split: our own work (outside
+   the AWS calls), and an estimate of the handler on AWS: that work plus typical call durations
+   (bench/awstime.py), the services read first, then WORKERS service queries at a time.
 """
 
 from __future__ import annotations
