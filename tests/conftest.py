@@ -80,15 +80,22 @@ def server_stack(moto_server: str) -> Iterator[Harness]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the fuzzing counts (recorded by tests/test_fuzz.py, also under xdist)."""
-    lines = [
-        value
-        for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
-        if report.when == "call"
-        for name, value in getattr(report, "user_properties", [])
-        if name == "fuzz"
-    ]
-    if lines:
-        terminalreporter.section("generated bodies per source (no 5xx, every 4xx a JSON error, kept)")
-        for line in sorted(lines):
-            terminalreporter.write_line(line)
+    """Print the counts of the generated-body tests (tests/test_fuzz.py, tests/sources/
+    test_exact_reading.py), also under xdist."""
+    sections = {
+        "fuzz": "generated bodies per source (no 5xx, every 4xx a JSON error, kept)",
+        "readings": "generated bodies per source read exactly / leniently (the same items either way)",
+    }
+    reports = terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+    for key, title in sections.items():
+        lines = [
+            value
+            for report in reports
+            if report.when == "call"
+            for name, value in getattr(report, "user_properties", [])
+            if name == key
+        ]
+        if lines:
+            terminalreporter.section(title)
+            for line in sorted(lines):
+                terminalreporter.write_line(line)

@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from tests.strategies import bodies
+
 EXAMPLES = int(os.environ.get("ALERTBRIDGE_FUZZ_EXAMPLES", "2000"))
 CONTENT_TYPES = [
     "application/json",
@@ -30,74 +32,6 @@ CONTENT_TYPES = [
     "application/json; charset=latin-1",
     "image/png",
 ]
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=50),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
-    max_leaves=25,
-)
-
-
-def _mutations(sample: dict[str, Any]) -> st.SearchStrategy[bytes]:
-    """The source's own sample with fields deleted, retyped, blown up or duplicated."""
-
-    @st.composite
-    def mutate(draw: st.DrawFn) -> bytes:
-        doc = json.loads(json.dumps(sample))
-        target = doc["alerts"][0] if doc.get("alerts") else doc
-        for _ in range(draw(st.integers(1, 4))):
-            keys = list(target) or ["x"]
-            key = draw(st.sampled_from(keys))
-            how = draw(st.sampled_from(["delete", "retype", "huge", "nest", "null"]))
-            if how == "delete":
-                target.pop(key, None)
-            elif how == "retype":
-                target[key] = draw(json_values)
-            elif how == "huge":
-                target[key] = "A" * draw(st.sampled_from([5_000, 100_000, 400_000]))
-            elif how == "nest":
-                target[key] = json.loads("[" * 200 + "]" * 200)
-            else:
-                target[key] = None
-        text = json.dumps(doc)
-        if draw(st.booleans()) and text.startswith("{") and len(text) > 2:  # a duplicated key
-            first = next(iter(doc), "id")
-            text = "{" + json.dumps(first) + ": 12345, " + text[1:]
-        return text.encode()
-
-    return mutate()
-
-
-def bodies(sample: dict[str, Any]) -> st.SearchStrategy[bytes]:
-    return st.one_of(
-        json_values.map(lambda v: json.dumps(v).encode()),
-        _mutations(sample),
-        _mutations(sample),
-        st.binary(max_size=300),
-        st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")),
-        st.sampled_from(
-            [
-                b"",
-                b" ",
-                b"null",
-                b"[]",
-                b"{}",
-                b"{",
-                b"[" * 1000 + b"]" * 1000,
-                b'{"a":' * 1000 + b"1" + b"}" * 1000,
-                b"\xff\xfe\xfd",
-                b"\x00" * 64,
-                json.dumps(sample).encode()[:-3],
-                b"a=1&b=2&" * 50,
-            ]
-        ),
-    )
 
 
 @pytest.fixture(scope="module")

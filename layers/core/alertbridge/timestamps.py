@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 # Epoch numbers above this are milliseconds (1e11 s is the year 5138).
 _MS_THRESHOLD = 100_000_000_000
+_ZERO = timedelta(0)
 
 
 def parse_time(value: object) -> datetime | None:
@@ -26,11 +27,14 @@ def parse_time(value: object) -> datetime | None:
     text = value.strip()
     if not text:
         return None
+    if not text.isdigit():  # digits alone are epoch seconds or ms, never a date (20240514)
+        moment = _from_iso(text)
+        if moment is not None:
+            return moment
     try:
         return _from_epoch(Decimal(text))
     except (InvalidOperation, ValueError, OverflowError):
-        pass
-    return _from_iso(text)
+        return None
 
 
 def _from_epoch(number: float | Decimal) -> datetime | None:
@@ -46,21 +50,30 @@ def _from_epoch(number: float | Decimal) -> datetime | None:
 
 
 def _from_iso(text: str) -> datetime | None:
+    try:  # Python 3.13 reads 'Z', a space for 'T' and fractions of any length itself
+        moment: datetime | None = datetime.fromisoformat(text)
+    except ValueError:
+        moment = _from_loose_iso(text)
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment if moment.utcoffset() == _ZERO else moment.astimezone(UTC)
+
+
+def _from_loose_iso(text: str) -> datetime | None:
+    """What ``fromisoformat`` refuses but vendors send: a lowercase 'z', an odd fraction."""
     candidate = text.replace(" ", "T", 1) if "T" not in text and " " in text else text
     if candidate.endswith(("Z", "z")):
         candidate = candidate[:-1] + "+00:00"
-    # Python keeps 6 fractional digits; Go sends up to 9.
     if "." in candidate:
         head, _, rest = candidate.partition(".")
         digits = len(rest) - len(rest.lstrip("0123456789"))
         candidate = head + "." + rest[: min(digits, 6)] + rest[digits:]
     try:
-        moment = datetime.fromisoformat(candidate)
+        return datetime.fromisoformat(candidate)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:

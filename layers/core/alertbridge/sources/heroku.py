@@ -27,9 +27,7 @@ from alertbridge.sources.base import (
     Item,
     PayloadError,
     links,
-    parse_json,
-    require_object,
-    validate,
+    read,
 )
 from alertbridge.timestamps import parse_time
 
@@ -138,7 +136,7 @@ def verify(delivery: Delivery) -> None:
 
 def map_delivery(delivery: Delivery) -> list[Item]:
     label = "a Heroku webhook event"
-    event = validate(HerokuEvent, require_object(parse_json(delivery), label), label)
+    event = read(HerokuEvent, delivery, label)
     event_id = event.webhook_metadata.event.id or event.id
     if not event_id:
         raise PayloadError("no event id (webhook_metadata.event.id or id): retries could not be recognised")

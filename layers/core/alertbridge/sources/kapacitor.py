@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alertbridge.models.alert import Action, Severity
 from alertbridge.sources.base import (
@@ -19,9 +19,7 @@ from alertbridge.sources.base import (
     Draft,
     Item,
     PayloadError,
-    parse_json,
-    require_object,
-    validation_message,
+    read,
 )
 from alertbridge.timestamps import parse_time
 
@@ -74,18 +72,16 @@ class KapacitorAlert(BaseModel):
         return value
 
 
-def map_delivery(delivery: Delivery) -> list[Item]:
-    payload = require_object(parse_json(delivery), "a Kapacitor alert")
+def _not_a_node_row(payload: dict[str, Any]) -> None:
     if "level" not in payload and "series" in payload:
         raise PayloadError(
             "this is a Kapacitor httpPost node row (series without level), not an alert: "
             "send alerts with the alert node's .post() handler"
         )
-    try:
-        alert = KapacitorAlert.model_validate(payload)
-    except ValidationError as exc:
-        raise PayloadError(f"not a Kapacitor alert: {validation_message(exc)}") from exc
 
+
+def map_delivery(delivery: Delivery) -> list[Item]:
+    alert = read(KapacitorAlert, delivery, "a Kapacitor alert", check=_not_a_node_row)
     details = html.unescape(alert.details).strip()
     description = "\n\n".join(part for part in (alert.message, details) if part)
     if alert.data and alert.data.error:

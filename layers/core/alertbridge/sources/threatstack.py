@@ -24,6 +24,7 @@ from alertbridge.sources.base import (
     PayloadError,
     Rejected,
     parse_json,
+    read_exact,
     require_object,
     validate,
     validation_message,
@@ -57,7 +58,19 @@ class ThreatStackAlert(BaseModel):
     source: str = ""
 
 
+class ThreatStackBatch(BaseModel):
+    alerts: list[ThreatStackAlert] = Field(min_length=1)
+
+
 def map_delivery(delivery: Delivery) -> list[Item]:
+    batch = read_exact(ThreatStackBatch, delivery.body)  # the common case: every alert readable as is
+    if batch is not None:
+        return [_map(alert, delivery) for alert in batch.alerts]
+    return _read_leniently(delivery)
+
+
+def _read_leniently(delivery: Delivery) -> list[Item]:
+    """A bare alert, string-typed numbers, unreadable elements (rejected one by one) or no batch."""
     payload = require_object(parse_json(delivery), 'a Threat Stack {"alerts": [...]} batch or alert')
     if "alerts" not in payload:
         return [_map(validate(ThreatStackAlert, payload, "a Threat Stack alert"), delivery)]

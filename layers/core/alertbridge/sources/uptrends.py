@@ -20,9 +20,7 @@ from alertbridge.sources.base import (
     Item,
     PayloadError,
     links,
-    parse_json,
-    require_object,
-    validate,
+    read,
 )
 from alertbridge.timestamps import parse_time
 
@@ -86,7 +84,7 @@ class UptrendsAlert(BaseModel):
 
 def map_delivery(delivery: Delivery) -> list[Item]:
     label = "an Uptrends alert"
-    message = validate(UptrendsAlert, require_object(parse_json(delivery), label), label)
+    message = read(UptrendsAlert, delivery, label)
     alert, monitor = message.alert, message.monitor
     kind = alert.type.lower()
     key = message.incident.key or monitor.guid
