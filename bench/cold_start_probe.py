@@ -1,8 +1,11 @@
 """One cold start, measured inside a fresh interpreter: import a function's handler module (its
 init runs: clients created, no network), or the floor: `import boto3, pydantic` + the same clients.
-Prints milliseconds. Used by bench/run.py; not meant to be run by hand."""
+Prints {"ms": ..., "clients": [...]}: the clients are the AWS clients that exist once init is done
+(for a function, the floor creates those). Used by bench/run.py; not meant to be run by hand."""
 
+import gc
 import importlib.util
+import json
 import os
 import sys
 import time
@@ -30,4 +33,9 @@ else:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-print(f"{(time.perf_counter() - start) * 1000:.3f}")
+elapsed_ms = (time.perf_counter() - start) * 1000
+
+from botocore.client import BaseClient  # noqa: E402  (after the clock: already imported by both)
+
+created = sorted(o.meta.service_model.service_name for o in gc.get_objects() if isinstance(o, BaseClient))
+print(json.dumps({"ms": round(elapsed_ms, 3), "clients": created}))

@@ -55,7 +55,8 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 from alertbridge import runtime  # noqa: E402
 from alertbridge.models.alert import Severity  # noqa: E402
-from alertbridge.models.records import IncidentSummary, Service, Status  # noqa: E402
+from alertbridge.models.incident import IncidentSummary, Status  # noqa: E402
+from alertbridge.models.records import Service  # noqa: E402
 from alertbridge.observability import logger  # noqa: E402
 from alertbridge.status_page import (  # noqa: E402
     WORKERS,

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from alertbridge import runtime
-from alertbridge.models.records import Status
+from alertbridge.models.incident import Status
 from alertbridge_tools.harness import Harness
 
 from tests.conftest import sample

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from alertbridge import runtime
 from alertbridge.models.alert import Severity
-from alertbridge.models.records import SourceSettings, Status
+from alertbridge.models.incident import Status
+from alertbridge.models.records import SourceSettings
 from alertbridge_tools.apigw import event_body, load_event
 from alertbridge_tools.harness import Harness, Response
 

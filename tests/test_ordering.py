@@ -12,7 +12,7 @@ import pytest
 from alertbridge import runtime
 from alertbridge.consumer import Message, process
 from alertbridge.models.alert import Action, CanonicalAlert
-from alertbridge.models.records import Status
+from alertbridge.models.incident import Status
 from alertbridge.observability import logger
 from alertbridge_tools.harness import Harness
 from hypothesis import HealthCheck, given, settings

@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 import boto3
 import pytest
 from alertbridge import runtime
-from alertbridge.models.records import Incident, SourceSettings
+from alertbridge.models.incident import Incident
+from alertbridge.models.records import SourceSettings
 from alertbridge.sources import SOURCES
 from alertbridge_tools.apigw import EVENTS_DIR, event_body, load_event
 from alertbridge_tools.harness import Harness, Response

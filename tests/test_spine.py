@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 from typing import Any
 
 import boto3
 import pytest
 from alertbridge import runtime
-from alertbridge.models.records import Status
+from alertbridge.models.incident import Status
 from alertbridge_tools.apigw import EVENTS_DIR, load_event
 from alertbridge_tools.harness import Harness
 from botocore.awsrequest import AWSResponse
@@ -159,6 +161,21 @@ def test_oversize_body_is_413_and_kept(stack: Harness, token: str) -> None:
     assert resp.status == 413
     _, raw = runtime.deliveries().get(resp.body["delivery_id"])
     assert raw == big  # large bodies go to the raw bucket, not lost
+
+
+def test_a_body_too_large_for_an_item_goes_to_s3_whose_client_it_creates(stack: Harness, token: str) -> None:
+    assert stack.post("kapacitor", token, sample("kapacitor-critical.json")).status == 202
+    assert runtime.s3.cache_info().currsize == 0  # no S3 client for bodies that fit an item
+    noise = base64.b64encode(secrets.token_bytes(450_000)).decode()  # ~600 KB that zlib cannot shrink
+    big = json.dumps({"id": "x", "level": "CRITICAL", "details": noise}).encode()
+    resp = stack.post("kapacitor", token, big)
+    assert resp.status == 202 and resp.body["outcome"] == "accepted"
+    assert runtime.s3.cache_info().currsize == 1
+    objects = runtime.s3().list_objects_v2(Bucket=stack.stack.physical["RawBucket"])["Contents"]
+    [key] = [o["Key"] for o in objects]
+    assert key.startswith("raw/") and key.endswith(f"/{resp.body['delivery_id']}.zz")
+    _, raw = runtime.deliveries().get(resp.body["delivery_id"])
+    assert raw == big
 
 
 def test_every_event_file_is_a_valid_proxy_event(stack: Harness, token: str) -> None:

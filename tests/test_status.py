@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from alertbridge import runtime
 from alertbridge.models.alert import Severity
-from alertbridge.models.records import Incident, IncidentSummary, Service, SourceSettings, Status
+from alertbridge.models.incident import Incident, IncidentSummary, Status
+from alertbridge.models.records import Service, SourceSettings
 from alertbridge.status import ServiceStatus, service_status, worst
 from alertbridge.status_page import (
     Snapshot,

@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Literal
 
 from alertbridge.models.alert import Action, CanonicalAlert, Severity
-from alertbridge.models.records import Incident, RecoveryPolicy, Status, TimelineEntry
+from alertbridge.models.incident import Incident, Status, TimelineEntry
+from alertbridge.models.records import RecoveryPolicy
 from alertbridge.timestamps import iso
 
 EVENT_ID_WINDOW = 256  # event ids remembered per episode (idempotency for retries and replays)

@@ -36,13 +36,14 @@ from alertbridge.models.alert import (
 )
 from alertbridge.models.records import DeliveryRecord, Outcome, Source
 from alertbridge.observability import logger
-from alertbridge.sources.base import Delivery, Draft, Ignored, PayloadError, Rejected, validation_message
+from alertbridge.sources.base import Delivery, Draft, Ignored, PayloadError, validation_message
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore, new_delivery_id, safe_headers
 from alertbridge.store.sources import SourceStore
 from alertbridge.timestamps import now
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_TAG_KEY = 64  # tag names are the mappings' own; cut anyway, like every vendor-controlled text
 
 
 @dataclass(frozen=True)
@@ -96,49 +97,56 @@ def normalize(
         "received_at": delivery.received_at,
         "test": test,
     }
-    alerts: list[CanonicalAlert] = []
-    outcomes: list[dict[str, Any]] = []
+    validate = CanonicalAlert.model_validate
+    result = Normalized()
+    alerts, outcomes = result.alerts, result.outcomes
     for index, item in enumerate(items):
-        match item:
-            case Draft():
-                alert = CanonicalAlert.model_validate(_canonical(item, index, shared))
-                alerts.append(alert)
-                outcomes.append(
-                    {
-                        "index": index,
-                        "outcome": "accepted",
-                        "event_id": alert.event_id,
-                        "action": alert.action.value,
-                        "dedup_key": alert.dedup_key,
-                    }
-                )
-            case Ignored(reason=reason):
-                outcomes.append({"index": index, "outcome": "ignored", "reason": reason})
-            case Rejected(reason=reason):
-                outcomes.append({"index": index, "outcome": "rejected", "reason": reason})
-    return Normalized(alerts, outcomes)
+        if isinstance(item, Draft):
+            alert = validate(_canonical(item, index, shared))
+            alerts.append(alert)
+            outcomes.append(
+                {
+                    "index": index,
+                    "outcome": "accepted",
+                    "event_id": alert.event_id,
+                    "action": item.action.value,
+                    "dedup_key": alert.dedup_key,
+                }
+            )
+        elif isinstance(item, Ignored):
+            outcomes.append({"index": index, "outcome": "ignored", "reason": item.reason})
+        else:
+            outcomes.append({"index": index, "outcome": "rejected", "reason": item.reason})
+    return result
 
 
 def _canonical(draft: Draft, index: int, shared: dict[str, Any]) -> dict[str, Any]:
     """The canonical alert's fields: the draft's, with vendor-controlled text cut to the canonical
     limits (an alert is never rejected for length), and the delivery's."""
-    vendor_id, dedup_key = draft.vendor_id, _cut(draft.dedup_key, MAX_KEY)
+    vendor_id, dedup_key, title, tags = draft.vendor_id, draft.dedup_key, draft.title, draft.tags
     delivery_id = shared["delivery_id"]
+    if len(dedup_key) > MAX_KEY:
+        dedup_key = _cut(dedup_key, MAX_KEY)
     if shared["test"]:  # a test alert is its own event, on its own key: it never touches real incidents
         vendor_id = f"{vendor_id}|test|{delivery_id}"
         dedup_key = f"test:{dedup_key}"[:MAX_KEY]
-    tags = draft.tags if len(draft.tags) <= MAX_TAGS else dict(list(draft.tags.items())[:MAX_TAGS])
+    if not title or title[0].isspace() or title[-1].isspace():
+        title = title.strip() or draft.dedup_key
+    if len(title) > MAX_TITLE:
+        title = _cut(title, MAX_TITLE)
+    if len(tags) > MAX_TAGS or any(len(k) > MAX_TAG_KEY or len(v) > MAX_TAG_VALUE for k, v in tags.items()):
+        tags = {_cut(k, MAX_TAG_KEY): _cut(v, MAX_TAG_VALUE) for k, v in list(tags.items())[:MAX_TAGS]}
     return {
         **shared,
         "event_id": event_id(shared["service_id"], shared["source"], vendor_id),
         "action": draft.action,
         "dedup_key": dedup_key,
         "severity": draft.severity,
-        "title": _cut(draft.title.strip() or draft.dedup_key, MAX_TITLE),
+        "title": title,
         "description": _cut(draft.description, MAX_DESCRIPTION),
         "occurred_at": draft.occurred_at or shared["received_at"],
         "links": list(draft.links),
-        "tags": {_cut(str(k), 64): _cut(str(v), MAX_TAG_VALUE) for k, v in tags.items()},
+        "tags": tags,
         "recoverable": draft.recoverable,
         "raw_ref": raw_ref(delivery_id, index),
     }

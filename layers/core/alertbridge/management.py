@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from alertbridge import incidents as decisions
 from alertbridge import runtime, sources
 from alertbridge.ingest import Ingest
-from alertbridge.models.records import Incident, RecoveryPolicy, Source, SourceSettings, Status
+from alertbridge.models.incident import Incident, Status
+from alertbridge.models.records import RecoveryPolicy, Source, SourceSettings
 from alertbridge.status import service_status
 from alertbridge.status_page import per_service
 from alertbridge.store.bus import PublishError

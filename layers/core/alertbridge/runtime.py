@@ -1,7 +1,8 @@
 """Wiring for the Lambdas: settings from the environment, one client per AWS service, the adapters.
 
 Each piece is built on first use and kept for the execution environment's life: a Lambda builds
-what it uses at init, outside the handler. ``AWS_ENDPOINT_URL`` (read by boto3 itself) points
+what it uses at init, outside the handler (but the S3 client, which only bodies too large for a
+DynamoDB item need: it is built by the first of them). ``AWS_ENDPOINT_URL`` (read by boto3 itself) points
 everything at the local emulator; nothing here knows about it.
 """
 
@@ -17,6 +18,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
 
     from alertbridge.store.bus import Publisher
     from alertbridge.store.deliveries import DeliveryStore
@@ -73,11 +75,15 @@ def sources() -> SourceStore:
 
 
 @cache
+def s3() -> S3Client:
+    return boto3.client("s3", config=_CONFIG)
+
+
+@cache
 def deliveries() -> DeliveryStore:
     from alertbridge.store.deliveries import DeliveryStore  # noqa: PLC0415
 
     cfg = settings()
-    s3 = boto3.client("s3", config=_CONFIG) if cfg.raw_bucket else None
     return DeliveryStore(dynamodb(), cfg.table, s3, cfg.raw_bucket, cfg.raw_retention_days)
 
 
@@ -97,5 +103,5 @@ def publisher() -> Publisher:
 
 def reset() -> None:
     """Forget every client and adapter (tests and the local stack switch environments)."""
-    for fn in (settings, dynamodb, sources, deliveries, incidents, publisher):
+    for fn in (settings, dynamodb, s3, sources, deliveries, incidents, publisher):
         fn.cache_clear()

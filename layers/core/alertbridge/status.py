@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from alertbridge.models.alert import Severity
-from alertbridge.models.records import Status
+from alertbridge.models.incident import Status
 
 DISRUPTIVE_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
 COUNTED_STATUSES = frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED})

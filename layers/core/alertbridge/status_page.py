@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from alertbridge.models.alert import Severity
-from alertbridge.models.records import IncidentSummary, Service, Status
+from alertbridge.models.incident import IncidentSummary, Status
+from alertbridge.models.records import Service
 from alertbridge.observability import logger
 from alertbridge.status import ServiceStatus, counts, service_status, worst
 from alertbridge.timestamps import iso, now

@@ -34,12 +34,13 @@ class Delivery:
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Draft:
     """A vendor alert, mapped: everything of the canonical alert that comes from the vendor.
 
     A plain record: ingest cuts its text to the canonical limits and the canonical model validates
-    the result, so a draft is not validated on its own.
+    the result, so a draft is not validated on its own. Not frozen: a frozen dataclass's __init__
+    costs four times as much, once per alert.
     """
 
     vendor_id: str  # the vendor's own identity of this signal: the event id is derived from it
