@@ -1,7 +1,8 @@
 """One cold start, measured inside a fresh interpreter: import a function's handler module (its
 init runs: clients created, no network), or the floor: `import boto3, pydantic` + the same clients.
-Prints {"ms": ..., "clients": [...]}: the clients are the AWS clients that exist once init is done
-(for a function, the floor creates those). Used by bench/run.py; not meant to be run by hand."""
+Prints {"ms": ..., "clients": [...], "modules": [...]}: the AWS clients that exist once init is done
+(for a function, the floor creates those) and the alertbridge modules it loaded. Used by
+bench/run.py and tests/test_packaging.py; not meant to be run by hand."""
 
 import gc
 import importlib.util
@@ -38,4 +39,5 @@ elapsed_ms = (time.perf_counter() - start) * 1000
 from botocore.client import BaseClient  # noqa: E402  (after the clock: already imported by both)
 
 created = sorted(o.meta.service_model.service_name for o in gc.get_objects() if isinstance(o, BaseClient))
-print(json.dumps({"ms": round(elapsed_ms, 3), "clients": created}))
+ours = sorted(m for m in sys.modules if m.startswith("alertbridge"))
+print(json.dumps({"ms": round(elapsed_ms, 3), "clients": created, "modules": ours}))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 
+import pytest
 from alertbridge import sources
 from alertbridge_tools.template import ROOT, load_template
 
@@ -98,3 +103,28 @@ def test_samconfig_has_dev_and_prod() -> None:
     text = (ROOT / "samconfig.toml").read_text()
     assert "[default.deploy.parameters]" in text and "[prod.deploy.parameters]" in text
     assert 'Stage=\\"prod\\"' in text
+
+
+@pytest.mark.parametrize("function", [*sources.SOURCES, "incidents"])
+def test_init_creates_only_the_clients_every_request_needs(function: str) -> None:
+    """A cold start pays for what its init builds: an ingest function needs DynamoDB and the bus on
+    every request (S3 only for the rare body too large for an item: created by the first), the
+    incident function DynamoDB alone; neither loads the other's logic."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    probe = [
+        sys.executable,
+        str(ROOT / "bench/cold_start_probe.py"),
+        str(ROOT / f"functions/{function}/app.py"),
+    ]
+    done = subprocess.run(probe, capture_output=True, text=True, cwd=ROOT, env=env, check=True, timeout=120)
+    init = json.loads(done.stdout.splitlines()[-1])
+    if function == "incidents":
+        assert init["clients"] == ["dynamodb"]
+        assert "alertbridge.ingest" not in init["modules"] and "alertbridge.sources" not in init["modules"]
+    else:
+        assert init["clients"] == ["dynamodb", "events"]
+        loaded = {m for m in init["modules"] if m.startswith("alertbridge.sources.")}
+        assert loaded == {"alertbridge.sources.base", f"alertbridge.sources.{function}"}
+        assert not {"alertbridge.incidents", "alertbridge.models.incident", "alertbridge.consumer"} & set(
+            init["modules"]
+        )
