@@ -1,8 +1,10 @@
 """One cold start, measured inside a fresh interpreter: import a function's handler module (its
 init runs: clients created, no network), or the floor: `import boto3, pydantic` + the same clients.
 Prints {"ms": ..., "clients": [...], "modules": [...]}: the AWS clients that exist once init is done
-(for a function, the floor creates those) and the alertbridge modules it loaded. Used by
-bench/run.py and tests/test_packaging.py; not meant to be run by hand."""
+(for a function, the floor creates those) and the alertbridge modules it loaded. Target "nothing"
+does no work between the clock readings and, like any target with a third argument "bare", prints
+nothing: what an instruction count (valgrind) must subtract. Used by bench/run.py and
+tests/test_packaging.py; not meant to be run by hand."""
 
 import gc
 import importlib.util
@@ -21,8 +23,11 @@ os.environ.update(
     POWERTOOLS_SERVICE_NAME="bench",
 )
 target, clients = sys.argv[1], sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else []
+bare = target == "nothing" or sys.argv[3:] == ["bare"]
 start = time.perf_counter()
-if target == "floor":
+if target == "nothing":
+    pass
+elif target == "floor":
     import boto3
     import pydantic  # noqa: F401
 
@@ -35,6 +40,8 @@ else:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
 elapsed_ms = (time.perf_counter() - start) * 1000
+if bare:
+    sys.exit(0)
 
 from botocore.client import BaseClient  # noqa: E402  (after the clock: already imported by both)
 
