@@ -123,17 +123,11 @@ def normalize(
 def _canonical(draft: Draft, index: int, shared: dict[str, Any]) -> dict[str, Any]:
     """The canonical alert's fields: the draft's, with vendor-controlled text cut to the canonical
     limits (an alert is never rejected for length), and the delivery's."""
-    vendor_id, dedup_key, title, tags = draft.vendor_id, draft.dedup_key, draft.title, draft.tags
+    vendor_id, dedup_key, tags = draft.vendor_id, _cut(draft.dedup_key, MAX_KEY), draft.tags
     delivery_id = shared["delivery_id"]
-    if len(dedup_key) > MAX_KEY:
-        dedup_key = _cut(dedup_key, MAX_KEY)
     if shared["test"]:  # a test alert is its own event, on its own key: it never touches real incidents
         vendor_id = f"{vendor_id}|test|{delivery_id}"
         dedup_key = f"test:{dedup_key}"[:MAX_KEY]
-    if not title or title[0].isspace() or title[-1].isspace():
-        title = title.strip() or draft.dedup_key
-    if len(title) > MAX_TITLE:
-        title = _cut(title, MAX_TITLE)
     if len(tags) > MAX_TAGS or any(len(k) > MAX_TAG_KEY or len(v) > MAX_TAG_VALUE for k, v in tags.items()):
         tags = {_cut(k, MAX_TAG_KEY): _cut(v, MAX_TAG_VALUE) for k, v in list(tags.items())[:MAX_TAGS]}
     return {
@@ -142,7 +136,7 @@ def _canonical(draft: Draft, index: int, shared: dict[str, Any]) -> dict[str, An
         "action": draft.action,
         "dedup_key": dedup_key,
         "severity": draft.severity,
-        "title": title,
+        "title": _cut(draft.title.strip() or draft.dedup_key, MAX_TITLE),
         "description": _cut(draft.description, MAX_DESCRIPTION),
         "occurred_at": draft.occurred_at or shared["received_at"],
         "links": list(draft.links),

@@ -1,0 +1,73 @@
+"""From a mapping's draft to the canonical alert: vendor text cut to the contract's limits (an alert
+is never refused for length), the title's fallback, test alerts on their own keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from alertbridge.ingest import MAX_TAG_KEY, _canonical, event_id
+from alertbridge.models.alert import (
+    MAX_DESCRIPTION,
+    MAX_KEY,
+    MAX_TAG_VALUE,
+    MAX_TAGS,
+    MAX_TITLE,
+    Action,
+    CanonicalAlert,
+    Severity,
+)
+from alertbridge.sources.base import Draft
+
+RECEIVED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def canonical(draft: Draft, *, test: bool = False) -> CanonicalAlert:
+    shared: dict[str, Any] = {
+        "delivery_id": "dlv_1",
+        "service_id": "svc_1",
+        "source_id": "src_1",
+        "source": "kapacitor",
+        "received_at": RECEIVED,
+        "test": test,
+    }
+    return CanonicalAlert.model_validate(_canonical(draft, 3, shared))
+
+
+def draft(**changes: Any) -> Draft:
+    fields: dict[str, Any] = {
+        "vendor_id": "v1",
+        "action": Action.TRIGGER,
+        "dedup_key": "cpu:web-1",
+        "severity": Severity.HIGH,
+        "title": "cpu high",
+    }
+    return Draft(**(fields | changes))
+
+
+def test_vendor_text_is_cut_to_the_limits_never_refused() -> None:
+    tags = {f"t{i}": "v" for i in range(MAX_TAGS + 5)} | {"k" * 100: "x" * 1000}
+    alert = canonical(draft(dedup_key="k" * 5000, title="t" * 5000, description="d" * 100_000, tags=tags))
+    assert len(alert.dedup_key) == MAX_KEY and alert.dedup_key.endswith("…")
+    assert len(alert.title) == MAX_TITLE and alert.title.endswith("…")
+    assert len(alert.description) == MAX_DESCRIPTION and alert.description.endswith("…")
+    assert len(alert.tags) == MAX_TAGS and list(alert.tags)[:2] == ["t0", "t1"]  # the first ones kept
+    long = canonical(draft(tags={"k" * 100: "x" * 1000})).tags
+    assert [(len(k), len(v)) for k, v in long.items()] == [(MAX_TAG_KEY, MAX_TAG_VALUE)]
+
+
+def test_text_within_the_limits_is_kept_as_is() -> None:
+    tags = {"host": "web-1", "measurement": "cpu"}
+    alert = canonical(draft(title="  cpu high  ", description="x" * MAX_DESCRIPTION, tags=tags))
+    assert alert.title == "cpu high" and alert.description == "x" * MAX_DESCRIPTION and alert.tags == tags
+    assert alert.raw_ref == "delivery/dlv_1#3" and alert.occurred_at == RECEIVED  # no vendor time given
+
+
+def test_a_blank_title_falls_back_to_the_dedup_key() -> None:
+    assert canonical(draft(title=" \n ")).title == "cpu:web-1"
+
+
+def test_a_test_alert_is_its_own_event_on_its_own_key() -> None:
+    real, test = canonical(draft()), canonical(draft(), test=True)
+    assert real.event_id == event_id("svc_1", "kapacitor", "v1")
+    assert test.dedup_key == "test:cpu:web-1" and test.event_id != real.event_id and test.test
