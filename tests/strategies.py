@@ -1,11 +1,27 @@
-"""Hypothesis strategies for webhook bodies, shared by the fuzz and the differential tests."""
+"""Hypothesis strategies for webhook bodies, shared by the fuzz and the differential tests, and the
+settings they run under: seeded (the same bodies every run), no deadline, bounded in number."""
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+EXAMPLES = int(os.environ.get("ALERTBRIDGE_FUZZ_EXAMPLES", "2000"))  # per source; raise it for more
+
+
+def seeded(max_examples: int = EXAMPLES) -> settings:
+    return settings(
+        max_examples=max_examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
 
 json_values = st.recursive(
     st.none()

@@ -5,7 +5,6 @@ kept with its reason. ALERTBRIDGE_FUZZ_EXAMPLES raises the count (default 2,000 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -15,13 +14,12 @@ from alertbridge import runtime, sources
 from alertbridge.models.records import SourceSettings
 from alertbridge.observability import logger
 from alertbridge_tools.harness import Harness
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from tests.strategies import bodies
+from tests.strategies import EXAMPLES, bodies, seeded
 
-EXAMPLES = int(os.environ.get("ALERTBRIDGE_FUZZ_EXAMPLES", "2000"))
 CONTENT_TYPES = [
     "application/json",
     "text/plain",
@@ -50,13 +48,7 @@ def test_generated_bodies(fuzz_stack: Harness, source: str, record_property: Any
     sample = json.loads(sources.sample(source))
     statuses: Counter[int] = Counter()
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @seeded()
     @given(body=bodies(sample), content_type=st.sampled_from(CONTENT_TYPES), binary=st.booleans())
     def one(body: bytes, content_type: str, binary: bool) -> None:
         if not binary:  # an API without binary media types hands over text

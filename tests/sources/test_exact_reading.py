@@ -6,7 +6,6 @@ that took the exact way reported, so the check cannot pass by never taking it.""
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -16,13 +15,14 @@ import pytest
 from alertbridge import sources
 from alertbridge.sources import base, heroku, kapacitor, threatstack, uptrends
 from alertbridge.sources.base import Item, PayloadError
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from pydantic import BaseModel
 
+from tests import strategies
 from tests.sources.helpers import delivery
-from tests.strategies import bodies
+from tests.strategies import bodies, seeded
 
-EXAMPLES = int(os.environ.get("ALERTBRIDGE_FUZZ_EXAMPLES", "2000")) // 2
+EXAMPLES = strategies.EXAMPLES // 2
 MODELS: dict[str, type[BaseModel]] = {  # what each source reads exactly when it can (stathat: none)
     "kapacitor": kapacitor.KapacitorAlert,
     "threatstack": threatstack.ThreatStackBatch,
@@ -50,13 +50,7 @@ def test_both_readings_agree(source: str, record_property: Any) -> None:
     sample = json.loads(sources.sample(source))
     ways: Counter[str] = Counter()
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @seeded(EXAMPLES)
     @given(body=bodies(sample))
     def one(body: bytes) -> None:
         ways["exact" if base.read_exact(model, body) is not None else "lenient"] += 1
