@@ -1,9 +1,9 @@
 """Wiring for the Lambdas: settings from the environment, one client per AWS service, the adapters.
 
 Each piece is built on first use and kept for the execution environment's life: a Lambda builds
-what it uses at init, outside the handler (but the S3 client, which only bodies too large for a
-DynamoDB item need: it is built by the first of them). ``AWS_ENDPOINT_URL`` (read by boto3 itself) points
-everything at the local emulator; nothing here knows about it.
+what it uses at init, outside the handler, except the S3 client, which only bodies too large for a
+DynamoDB item need (the first of them builds it). ``AWS_ENDPOINT_URL`` (read by boto3 itself)
+points everything at the local emulator; nothing here knows about it.
 """
 
 from __future__ import annotations

@@ -63,8 +63,8 @@ class DeliveryStore:
         bucket: str | None,
         retention_days: int,
     ) -> None:
-        """``s3`` gives the S3 client when a body first needs it: creating one is ~12% of an ingest
-        cold start, and only bodies that do not fit an item ever need it."""
+        """``s3`` gives the S3 client when a body first needs it: creating one costs about a tenth
+        of an ingest cold start, and only bodies that do not fit an item ever need it."""
         self._db = client
         self._table = table
         self._s3 = s3 if bucket else None
