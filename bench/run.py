@@ -256,7 +256,7 @@ def _floor_models() -> dict[str, Callable[[bytes], Any]]:
 
 def normalization(repeat: int) -> list[Figure]:
     from alertbridge import sources
-    from alertbridge.ingest import _canonical, normalize
+    from alertbridge.ingest import _canonical, delivery_fields, normalize
     from alertbridge.models.alert import CanonicalAlert
     from alertbridge.models.records import Source
     from alertbridge.sources.base import Delivery, Draft
@@ -288,8 +288,7 @@ def normalization(repeat: int) -> list[Figure]:
         # cut, validated as CanonicalAlert and serialized into PutEvents entries (no vendor parsing,
         # no mapping). Where this part alone is over 2x the floor, no mapping can meet the target.
         drafts = sources.mapper(kind)(delivery)
-        shared = {"delivery_id": "dlv_bench", "service_id": "svc_bench", "source_id": "src_bench"}
-        shared |= {"source": kind, "received_at": delivery.received_at, "test": False}
+        shared = delivery_fields(source, delivery, "dlv_bench", test=False)
         fields = [_canonical(d, i, shared) for i, d in enumerate(drafts) if isinstance(d, Draft)]
 
         def contract() -> None:

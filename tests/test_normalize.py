@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from alertbridge.ingest import MAX_TAG_KEY, _canonical, event_id
+from alertbridge.ingest import MAX_TAG_KEY, _canonical, delivery_fields, event_id
 from alertbridge.models.alert import (
     MAX_DESCRIPTION,
     MAX_KEY,
@@ -17,21 +17,19 @@ from alertbridge.models.alert import (
     CanonicalAlert,
     Severity,
 )
-from alertbridge.sources.base import Draft
+from alertbridge.models.records import Source
+from alertbridge.sources.base import Delivery, Draft
 
 RECEIVED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def canonical(draft: Draft, *, test: bool = False) -> CanonicalAlert:
-    shared: dict[str, Any] = {
-        "delivery_id": "dlv_1",
-        "service_id": "svc_1",
-        "source_id": "src_1",
-        "source": "kapacitor",
-        "received_at": RECEIVED,
-        "test": test,
-    }
-    return CanonicalAlert.model_validate(_canonical(draft, 3, shared))
+    source = Source(
+        id="src_1", service_id="svc_1", source="kapacitor", token_hash="0" * 64, created_at=RECEIVED
+    )
+    delivery = Delivery(body=b"", headers={}, received_at=RECEIVED)
+    fields = _canonical(draft, 3, delivery_fields(source, delivery, "dlv_1", test=test))
+    return CanonicalAlert.model_validate(fields)
 
 
 def draft(**changes: Any) -> Draft:

@@ -89,14 +89,7 @@ def normalize(
     items = sources.mapper(source.source)(delivery)
     if not items:
         raise PayloadError("the body holds no alert")
-    shared = {  # the same in every alert of the delivery
-        "delivery_id": delivery_id,
-        "service_id": source.service_id,
-        "source_id": source.id,
-        "source": source.source,
-        "received_at": delivery.received_at,
-        "test": test,
-    }
+    shared = delivery_fields(source, delivery, delivery_id, test=test)
     validate = CanonicalAlert.model_validate
     result = Normalized()
     alerts, outcomes = result.alerts, result.outcomes
@@ -118,6 +111,18 @@ def normalize(
         else:
             outcomes.append({"index": index, "outcome": "rejected", "reason": item.reason})
     return result
+
+
+def delivery_fields(source: Source, delivery: Delivery, delivery_id: str, *, test: bool) -> dict[str, Any]:
+    """The canonical fields that are the same in every alert of a delivery."""
+    return {
+        "delivery_id": delivery_id,
+        "service_id": source.service_id,
+        "source_id": source.id,
+        "source": source.source,
+        "received_at": delivery.received_at,
+        "test": test,
+    }
 
 
 def _canonical(draft: Draft, index: int, shared: dict[str, Any]) -> dict[str, Any]:
