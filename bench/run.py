@@ -213,12 +213,12 @@ def threatstack_batch(n: int) -> bytes:
 
 
 def _samples() -> dict[str, bytes]:
-    from alertbridge import sources
+    from alertbridge import vendors
 
     return {
         "threatstack-1000": threatstack_batch(1000),
-        "heroku": sources.sample("heroku"),
-        "kapacitor": sources.sample("kapacitor"),
+        "heroku": vendors.sample("heroku"),
+        "kapacitor": vendors.sample("kapacitor"),
     }
 
 
@@ -255,12 +255,12 @@ def _floor_models() -> dict[str, Callable[[bytes], Any]]:
 
 
 def normalization(repeat: int) -> list[Figure]:
-    from alertbridge import sources
-    from alertbridge.ingest import _canonical, delivery_fields, normalize
+    from alertbridge import vendors
     from alertbridge.models.alert import CanonicalAlert
     from alertbridge.models.records import Source
-    from alertbridge.sources.base import Delivery, Draft
+    from alertbridge.normalize import _canonical, delivery_fields, normalize
     from alertbridge.store.bus import chunks, entry
+    from alertbridge.vendors.base import Delivery, Draft
 
     floors = _floor_models()
     figures = []
@@ -287,7 +287,7 @@ def normalization(repeat: int) -> list[Figure]:
         # What the bus contract alone costs: the same alerts' canonical fields, already mapped and
         # cut, validated as CanonicalAlert and serialized into PutEvents entries (no vendor parsing,
         # no mapping). Where this part alone is over 2x the floor, no mapping can meet the target.
-        drafts = sources.mapper(kind)(delivery)
+        drafts = vendors.mapper(kind)(delivery)
         shared = delivery_fields(source, delivery, "dlv_bench", test=False)
         fields = [_canonical(d, i, shared) for i, d in enumerate(drafts) if isinstance(d, Draft)]
 
@@ -376,7 +376,7 @@ def requests_and_cost(quick: bool) -> list[Figure]:
         stack = Harness.create()
         logger.setLevel("INFO")
         db, events = runtime.dynamodb(), runtime.publisher()._events
-        service = runtime.sources().create_service("bench").id
+        service = runtime.source_store().create_service("bench").id
         _, ts_token = stack.add_source(service, "threatstack")
         _, kap_token = stack.add_source(service, "kapacitor")
         stack.post(

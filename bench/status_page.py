@@ -140,7 +140,7 @@ def populate(harness: Harness, services: int) -> tuple[int, int]:
     """Services with a Kapacitor source each, alerts through the real path: some open, some resolved."""
     opened = resolved = 0
     for n in range(services):
-        service_id = runtime.sources().create_service(f"service-{n:02d}").id
+        service_id = runtime.source_store().create_service(f"service-{n:02d}").id
         _, token = harness.add_source(service_id, "kapacitor")
         for k in range(n % 4 + n % 3):
             body = {
@@ -180,7 +180,7 @@ def bench_handler(services: int, repeat: int) -> dict[str, Any]:
         # The same page read sequentially, to split the time: table calls (moto) vs our own work, and
         # what the handler would take on AWS: our work + the services read (a Query, a BatchGetItem)
         # + one Query per service, WORKERS at a time, at typical DynamoDB round trips.
-        page = StatusPage(runtime.sources(), runtime.incidents(), cache_seconds=0, workers=1)
+        page = StatusPage(runtime.source_store(), runtime.incident_store(), cache_seconds=0, workers=1)
         event = proxy_event("GET", "/status", resource="/status", headers={"Host": "127.0.0.1"})
         totals, own, on_aws = [], [], []
         page.handle(event)

@@ -55,7 +55,7 @@ def stack(aws: None) -> Harness:
 def service_id(stack: Harness) -> str:
     from alertbridge import runtime
 
-    return runtime.sources().create_service("checkout").id
+    return runtime.source_store().create_service("checkout").id
 
 
 @pytest.fixture(scope="session")

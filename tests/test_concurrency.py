@@ -26,7 +26,7 @@ def test_many_concurrent_triggers_make_exactly_one_open_incident(
     server_stack: Harness, moto_server: str
 ) -> None:
     table = server_stack.stack.physical["Table"]
-    service_id = runtime.sources().create_service("payments").id
+    service_id = runtime.source_store().create_service("payments").id
     alerts = [
         make_alert(service_id=service_id, dedup_key="db:down", event_id=f"{i:02x}" * 16, occurred_at=T0)
         for i in range(40)
@@ -46,27 +46,27 @@ def test_many_concurrent_triggers_make_exactly_one_open_incident(
     with ThreadPoolExecutor(THREADS) as pool:
         failed = [f for result in pool.map(worker, range(THREADS)) for f in result]
     assert failed == []
-    incidents, _ = runtime.incidents().for_service(service_id)
+    incidents, _ = runtime.incident_store().for_service(service_id)
     assert len(incidents) == 1
     assert incidents[0].is_open and incidents[0].alert_count == len(alerts)
-    assert len(runtime.incidents().list_open(service_id)) == 1
+    assert len(runtime.incident_store().list_open(service_id)) == 1
 
 
 def test_concurrent_webhook_deliveries_through_the_real_functions(server_stack: Harness) -> None:
-    service_id = runtime.sources().create_service("api").id
+    service_id = runtime.source_store().create_service("api").id
     _, token = server_stack.add_source(service_id, "kapacitor")
     body = sample("kapacitor-critical.json")
     with ThreadPoolExecutor(THREADS) as pool:
         statuses = list(pool.map(lambda _: server_stack.post("kapacitor", token, body).status, range(50)))
     assert statuses == [202] * 50
     server_stack.pump()
-    [incident] = runtime.incidents().list_open(service_id)
+    [incident] = runtime.incident_store().list_open(service_id)
     assert incident.alert_count == 1  # 50 copies of one vendor event: one distinct event
 
 
 def test_concurrent_trigger_and_resolve_converge(server_stack: Harness, moto_server: str) -> None:
     table = server_stack.stack.physical["Table"]
-    service_id = runtime.sources().create_service("edge").id
+    service_id = runtime.source_store().create_service("edge").id
     from datetime import timedelta
 
     signals = [
@@ -92,7 +92,7 @@ def test_concurrent_trigger_and_resolve_converge(server_stack: Harness, moto_ser
 
     with ThreadPoolExecutor(8) as pool:
         assert [f for r in pool.map(worker, range(8)) for f in r] == []
-    assert runtime.incidents().list_open(service_id) == []
+    assert runtime.incident_store().list_open(service_id) == []
 
 
 def _event(alert: object) -> str:
@@ -110,10 +110,10 @@ def test_a_writer_that_read_a_closed_episode_conflicts_once_the_key_reopened(
     reopened incident, as the recovery's later vendor time says."""
     from datetime import timedelta
 
-    from alertbridge.incidents import decide
+    from alertbridge.decisions import decide
     from alertbridge.store.incidents import Conflict
 
-    store = runtime.incidents()
+    store = runtime.incident_store()
 
     def signal(action: Action, minute: int) -> Any:
         return make_alert(

@@ -31,9 +31,11 @@ def batch(n: int, *, same_key_every: int = 0) -> bytes:
 
 
 def all_incidents(service_id: str) -> list[Any]:
-    found, cursor = runtime.incidents().for_service(service_id, statuses=None, limit=500)
+    found, cursor = runtime.incident_store().for_service(service_id, statuses=None, limit=500)
     while cursor:
-        more, cursor = runtime.incidents().for_service(service_id, statuses=None, limit=500, cursor=cursor)
+        more, cursor = runtime.incident_store().for_service(
+            service_id, statuses=None, limit=500, cursor=cursor
+        )
         found += more
     return found
 
@@ -60,8 +62,8 @@ def test_partial_putevents_failures_then_outage_then_replay(
         down = stack.post("threatstack", threatstack, batch(120))
     assert down.status == 503 and "retry" in down.body["error"]
     stack.pump()
-    source_id = runtime.sources().list_sources(service_id)[0].id
-    [unpublished] = runtime.deliveries().list_for_source(source_id, only="unpublished")[0]
+    source_id = runtime.source_store().list_sources(service_id)[0].id
+    [unpublished] = runtime.delivery_store().list_for_source(source_id, only="unpublished")[0]
     assert len(all_incidents(service_id)) == 100
 
     # Replay publishes it later, exactly once; a second replay changes nothing.
@@ -71,7 +73,7 @@ def test_partial_putevents_failures_then_outage_then_replay(
         stack.pump()
     incidents = all_incidents(service_id)
     assert len(incidents) == 120 and {i.alert_count for i in incidents} == {1}
-    assert runtime.deliveries().list_for_source(source_id, only="unpublished")[0] == []
+    assert runtime.delivery_store().list_for_source(source_id, only="unpublished")[0] == []
 
 
 def test_dynamodb_throttling_during_incident_processing_is_redelivered(
@@ -104,7 +106,7 @@ def test_conditional_check_races_end_correct(stack: Harness, service_id: str) ->
     ) as hit:
         stack.pump()
     assert hit
-    [incident] = runtime.incidents().list_open(service_id)
+    [incident] = runtime.incident_store().list_open(service_id)
     assert incident.alert_count == 3 and incident.severity == "medium"
 
 

@@ -133,7 +133,7 @@ def test_a_huge_string_field_is_never_a_5xx_and_the_delivery_is_kept(
     body = _body(payload)
     resp = stack.post(source, token, body)
     assert resp.status < 500, resp.body
-    _, raw = runtime.deliveries().get(resp.body["delivery_id"])
+    _, raw = runtime.delivery_store().get(resp.body["delivery_id"])
     assert raw == body
     if resp.status == 202:
         assert len(json.dumps(resp.body)) < 10_000  # the answer does not echo the huge value

@@ -74,13 +74,13 @@ def test_dyno_crashed_then_up_opens_then_resolves_one_incident(
     [crashed] = send(stack, heroku, "dyno-crashed")
     [outcome] = accepted(crashed)
     assert (outcome["action"], outcome["dedup_key"]) == ("trigger", f"{APP}:dyno:web.1")
-    [opened] = runtime.incidents().list_open(service_id)
+    [opened] = runtime.incident_store().list_open(service_id)
     assert (opened.status, opened.severity, opened.alert_count) == (Status.TRIGGERED, Severity.HIGH, 1)
     assert "exit status 137" in opened.description
 
     [up] = send(stack, heroku, "dyno-up")  # another dyno id, same app and dyno name web.1
     assert accepted(up)[0]["action"] == "resolve"
-    assert runtime.incidents().list_open(service_id) == []
+    assert runtime.incident_store().list_open(service_id) == []
     resolved = only_incident(service_id)
     assert (resolved.id, resolved.status, resolved.resolved_by) == (opened.id, Status.RESOLVED, "source")
     assert kinds(resolved) == ["opened", "resolved"]
@@ -91,7 +91,7 @@ def test_build_failed_then_succeeded_opens_then_resolves(
 ) -> None:
     [failed] = send(stack, heroku, "build-failed")
     assert accepted(failed)[0]["dedup_key"] == f"{APP}:build"
-    [opened] = runtime.incidents().list_open(service_id)
+    [opened] = runtime.incident_store().list_open(service_id)
     assert (opened.severity, opened.title) == (Severity.MEDIUM, "Heroku build failed: acme-api-prod")
     assert [link["text"] for link in opened.links] == ["build output"]
 
@@ -109,7 +109,7 @@ def test_a_dyno_of_another_name_does_not_resolve_the_crash(
     other["id"] = other["webhook_metadata"]["event"]["id"] = "7d1f1a8e-0000-4000-8000-000000000002"
     assert stack.post("heroku", heroku.token, json.dumps(other).encode()).status == 202
     stack.pump()
-    [still_open] = runtime.incidents().list_open(service_id)
+    [still_open] = runtime.incident_store().list_open(service_id)
     assert still_open.dedup_key == f"{APP}:dyno:web.1"
 
 
@@ -129,7 +129,7 @@ def test_non_problem_states_are_ignored_with_the_reason_and_publish_nothing(
     [outcome] = resp.body["alerts"]
     assert outcome["outcome"] == "ignored" and outcome["reason"].startswith(reason)
     assert queued(stack) == 0  # nothing was published
-    record, raw = runtime.deliveries().get(resp.body["delivery_id"])
+    record, raw = runtime.delivery_store().get(resp.body["delivery_id"])
     assert record.outcome == "ignored" and record.status_code == 202
     assert [a.reason for a in record.alerts] == [outcome["reason"]]
     assert raw == event_body(load_event("heroku", case, heroku.token))
@@ -193,7 +193,7 @@ def test_a_retried_delivery_never_counts_twice(stack: Harness, service_id: str, 
     incident = only_incident(service_id)
     assert incident.alert_count == 1 and kinds(incident) == ["opened"]
     # Three deliveries kept, one alert counted.
-    deliveries, _ = runtime.deliveries().list_for_source(heroku.source_id)
+    deliveries, _ = runtime.delivery_store().list_for_source(heroku.source_id)
     assert len(deliveries) == 3
 
 
@@ -217,7 +217,7 @@ def test_a_tampered_body_is_401_publishes_nothing_and_is_kept_rejected(
     original = stack.request(event)
     accepted(original)
     stack.pump()
-    _, captured = runtime.deliveries().get(original.body["delivery_id"])
+    _, captured = runtime.delivery_store().get(original.body["delivery_id"])
     # ... replayed with one byte changed (still valid JSON) and the same signature header.
     at = captured.index(b"acme-api-prod")
     tampered = captured[:at] + b"b" + captured[at + 1 :]
@@ -227,7 +227,7 @@ def test_a_tampered_body_is_401_publishes_nothing_and_is_kept_rejected(
     assert_json_error(resp, 401, "does not match the body")
     assert queued(stack) == 0
     assert_kept_rejected(signed_heroku.source_id, resp, tampered)
-    record, _ = runtime.deliveries().get(resp.body["delivery_id"])
+    record, _ = runtime.delivery_store().get(resp.body["delivery_id"])
     assert record.headers["heroku-webhook-hmac-sha256"] == "<present>"  # never the signature itself
     assert only_incident(service_id).alert_count == 1  # the genuine one only
 

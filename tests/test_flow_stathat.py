@@ -109,5 +109,5 @@ def test_the_empty_event_file_is_400_and_kept(stack: Harness, stathat: Hook) -> 
     resp = stack.request(event)
     assert_json_error(resp, 400, "empty body")
     assert_kept_rejected(stathat.source_id, resp, event_body(event))
-    rejected, _ = runtime.deliveries().list_for_source(stathat.source_id, only="rejected")
+    rejected, _ = runtime.delivery_store().list_for_source(stathat.source_id, only="rejected")
     assert [r.id for r in rejected] == [resp.body["delivery_id"]]

@@ -81,7 +81,7 @@ def test_severity_filter_records_the_rest_as_ignored_and_opens_nothing_for_them(
         ("ignored", reason),
     ]
     assert queued(stack) == 2
-    record, _ = runtime.deliveries().get(resp.body["delivery_id"])
+    record, _ = runtime.delivery_store().get(resp.body["delivery_id"])
     assert [(a.outcome, a.reason) for a in record.alerts][2] == ("ignored", reason)
     stack.pump()
     assert sorted(i.severity for i in incidents_of(service_id)) == [Severity.HIGH, Severity.MEDIUM]
@@ -99,7 +99,7 @@ def test_many_copies_of_one_alert_id_in_one_incident_function_batch(
     assert len(incidents) == 51
     assert incidents[repeated["id"]].alert_count == 1  # the same alert id is the same alert
     assert {i.alert_count for i in incidents.values()} == {1}
-    assert len(runtime.incidents().list_open(service_id)) == 51
+    assert len(runtime.incident_store().list_open(service_id)) == 51
 
 
 def test_repeated_alert_ids_across_deliveries_in_one_batch(
@@ -147,7 +147,7 @@ def test_a_malformed_element_is_rejected_alone(stack: Harness, service_id: str, 
         ("rejected", "alerts[1].severity: Input should be less than or equal to 3"),
         ("accepted", None),
     ]
-    record, _ = runtime.deliveries().get(resp.body["delivery_id"])
+    record, _ = runtime.delivery_store().get(resp.body["delivery_id"])
     assert [a.outcome for a in record.alerts] == ["accepted", "rejected", "accepted"]
     stack.pump()
     assert set(by_key(service_id)) == {alert(1)["id"], alert(3)["id"]}
@@ -175,14 +175,14 @@ def test_incidents_are_resolved_only_by_a_person(stack: Harness, service_id: str
     # A person resolves one, through the management API.
     answer = stack.call("POST", f"/api/incidents/{incidents[0].id}/resolve", {"by": "alice"})
     assert answer.status == 200, answer.body
-    resolved = runtime.incidents().get(incidents[0].id)
+    resolved = runtime.incident_store().get(incidents[0].id)
     assert (resolved.status, resolved.resolved_by) == (Status.RESOLVED, "person:alice")
     assert [e.kind for e in resolved.timeline] == ["opened", "resolved"]
-    assert len(runtime.incidents().list_open(service_id)) == 2
+    assert len(runtime.incident_store().list_open(service_id)) == 2
     # A redelivery of the resolved alert does not reopen it: it is the same alert.
     accepted(post_event(stack, "threatstack", "batch", threatstack.token), 3)
     stack.pump()
-    after = runtime.incidents().get(resolved.id)
+    after = runtime.incident_store().get(resolved.id)
     assert (after.status, after.alert_count) == (Status.RESOLVED, 1)
     assert len(incidents_of(service_id)) == 3
 
@@ -197,5 +197,5 @@ def test_a_large_valid_batch_within_the_body_limit_is_kept_and_answered_2xx(
     resp = post_json(stack, "threatstack", hook.token, batch)
     assert resp.status < 500, resp.body
     assert len(resp.body["alerts"]) == 3500
-    record, _ = runtime.deliveries().get(resp.body["delivery_id"])
+    record, _ = runtime.delivery_store().get(resp.body["delivery_id"])
     assert record.outcome == "ignored"

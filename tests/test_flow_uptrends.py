@@ -74,13 +74,13 @@ def test_alert_then_ok_opens_then_resolves(stack: Harness, service_id: str, uptr
         "action": "trigger",
         "dedup_key": INCIDENT_KEY,
     }
-    [opened] = runtime.incidents().list_open(service_id)
+    [opened] = runtime.incident_store().list_open(service_id)
     assert (opened.status, opened.severity) == (Status.TRIGGERED, Severity.HIGH)
     assert opened.title == "Acme API - health: HTTP error 503 (Service Unavailable)"
 
     [ok] = send(stack, uptrends, "ok")
     assert accepted(ok)[0]["action"] == "resolve"
-    assert runtime.incidents().list_open(service_id) == []
+    assert runtime.incident_store().list_open(service_id) == []
     resolved = only_incident(service_id)
     assert (resolved.id, resolved.status, resolved.resolved_by) == (opened.id, Status.RESOLVED, "source")
     assert kinds(resolved) == ["opened", "resolved"]
@@ -134,7 +134,7 @@ def test_a_reminder_with_no_open_incident_never_opens_one(
     stack: Harness, service_id: str, uptrends: Hook
 ) -> None:
     send(stack, uptrends, "reminder")
-    assert runtime.incidents().list_open(service_id) == []
+    assert runtime.incident_store().list_open(service_id) == []
     assert incidents_of(service_id) == []
     # Nor after the incident was resolved.
     send(stack, uptrends, "alert", "ok")
@@ -157,7 +157,7 @@ def test_monitor_policy_moves_to_monitoring_and_a_new_alert_reopens_the_same_inc
     assert monitoring.status is Status.MONITORING
     assert monitoring.resolved_at is None and kinds(monitoring) == ["opened", "monitoring"]
     # Monitoring is still open: one incident for the key, listed with the open ones.
-    assert [(i.id, i.status) for i in runtime.incidents().list_open(service_id)] == [
+    assert [(i.id, i.status) for i in runtime.incident_store().list_open(service_id)] == [
         (monitoring.id, Status.MONITORING)
     ]
 

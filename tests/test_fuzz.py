@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from alertbridge import runtime, sources
+from alertbridge import runtime, vendors
 from alertbridge.models.records import SourceSettings
 from alertbridge.observability import logger
 from alertbridge_tools.harness import Harness
@@ -41,11 +41,11 @@ def fuzz_stack() -> Iterator[Harness]:
         logger.setLevel("INFO")
 
 
-@pytest.mark.parametrize("source", sources.SOURCES)
+@pytest.mark.parametrize("source", vendors.SOURCES)
 def test_generated_bodies(fuzz_stack: Harness, source: str, record_property: Any) -> None:
-    service_id = runtime.sources().create_service(f"fuzz-{source}").id
+    service_id = runtime.source_store().create_service(f"fuzz-{source}").id
     _, token = fuzz_stack.add_source(service_id, source, SourceSettings(severity_filter=(1, 2)))
-    sample = json.loads(sources.sample(source))
+    sample = json.loads(vendors.sample(source))
     statuses: Counter[int] = Counter()
 
     @seeded()
@@ -64,7 +64,7 @@ def test_generated_bodies(fuzz_stack: Harness, source: str, record_property: Any
         assert isinstance(resp.body, dict)
         if resp.status >= 400:
             assert isinstance(resp.body.get("error"), str) and resp.body["error"], resp.body
-            record, raw = runtime.deliveries().get(resp.body["delivery_id"])
+            record, raw = runtime.delivery_store().get(resp.body["delivery_id"])
             assert record.outcome == "rejected" and record.reason == resp.body["error"]
             assert raw == body
         else:

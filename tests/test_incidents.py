@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alertbridge.incidents import TIMELINE_LIMIT, Decision, decide, incident_id, manual, parse_incident_id
+from alertbridge.decisions import TIMELINE_LIMIT, Decision, decide, incident_id, manual, parse_incident_id
 from alertbridge.models.alert import Action, CanonicalAlert, Severity
 from alertbridge.models.incident import Incident, Status
 from alertbridge.models.records import RecoveryPolicy

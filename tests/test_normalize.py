@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from alertbridge.ingest import MAX_TAG_KEY, _canonical, delivery_fields, event_id
 from alertbridge.models.alert import (
     MAX_DESCRIPTION,
     MAX_KEY,
@@ -18,7 +17,8 @@ from alertbridge.models.alert import (
     Severity,
 )
 from alertbridge.models.records import Source
-from alertbridge.sources.base import Delivery, Draft
+from alertbridge.normalize import MAX_TAG_KEY, _canonical, delivery_fields, event_id
+from alertbridge.vendors.base import Delivery, Draft
 
 RECEIVED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

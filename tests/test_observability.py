@@ -142,7 +142,7 @@ def test_signatures_are_compared_in_constant_time() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1] / "layers/core/alertbridge"
-    heroku = (root / "sources/heroku.py").read_text()
+    heroku = (root / "vendors/heroku.py").read_text()
     tokens = (root / "store/sources.py").read_text()
     assert "compare_digest" in heroku and "compare_digest" in tokens
     digest = base64.b64encode(hmac.new(SECRET.encode(), b"x", hashlib.sha256).digest()).decode()

@@ -69,7 +69,7 @@ def test_each_key_ends_as_its_latest_signal_implies(
     store_stack: Harness, case: tuple[list[CanonicalAlert], list[list[CanonicalAlert]]], policy: str
 ) -> None:
     alerts, batches = case
-    store = runtime.incidents()
+    store = runtime.incident_store()
     for number, batch in enumerate(batches):
         messages = [
             Message(f"{number}-{i}", json.dumps({"detail": json.loads(a.model_dump_json())}))

@@ -10,7 +10,7 @@ import sys
 import tomllib
 
 import pytest
-from alertbridge import sources
+from alertbridge import vendors
 from alertbridge_tools.template import ROOT, load_template
 
 
@@ -66,7 +66,7 @@ def test_functions_are_thin_and_each_source_has_a_function_and_route() -> None:
         for event in props.get("Events", {}).values():
             if event["Type"] == "Api":
                 routes[event["Properties"]["Path"]] = logical
-    for source in sources.SOURCES:
+    for source in vendors.SOURCES:
         assert f"/hooks/{source}/{{token}}" in routes, source
         app = ROOT / functions[routes[f"/hooks/{source}/{{token}}"]]["CodeUri"] / "app.py"
         assert f'ingest_handler("{source}")' in app.read_text()
@@ -74,8 +74,8 @@ def test_functions_are_thin_and_each_source_has_a_function_and_route() -> None:
 
 
 def test_every_source_has_a_test_alert_sample() -> None:
-    for source in sources.SOURCES:
-        assert sources.sample(source).strip().startswith(b"{")
+    for source in vendors.SOURCES:
+        assert vendors.sample(source).strip().startswith(b"{")
 
 
 def test_threatstack_route_is_ip_restricted_by_a_switchable_resource_policy() -> None:
@@ -105,7 +105,7 @@ def test_samconfig_has_dev_and_prod() -> None:
     assert 'Stage=\\"prod\\"' in text
 
 
-@pytest.mark.parametrize("function", [*sources.SOURCES, "incidents"])
+@pytest.mark.parametrize("function", [*vendors.SOURCES, "incidents"])
 def test_init_creates_only_the_clients_every_request_needs(function: str) -> None:
     """A cold start pays for what its init builds: an ingest function needs DynamoDB and the bus on
     every request (S3 only for the rare body too large for an item: created by the first), the
@@ -120,11 +120,11 @@ def test_init_creates_only_the_clients_every_request_needs(function: str) -> Non
     init = json.loads(done.stdout.splitlines()[-1])
     if function == "incidents":
         assert init["clients"] == ["dynamodb"]
-        assert "alertbridge.ingest" not in init["modules"] and "alertbridge.sources" not in init["modules"]
+        assert "alertbridge.ingest" not in init["modules"] and "alertbridge.vendors" not in init["modules"]
     else:
         assert init["clients"] == ["dynamodb", "events"]
-        loaded = {m for m in init["modules"] if m.startswith("alertbridge.sources.")}
-        assert loaded == {"alertbridge.sources.base", f"alertbridge.sources.{function}"}
-        assert not {"alertbridge.incidents", "alertbridge.models.incident", "alertbridge.consumer"} & set(
+        loaded = {m for m in init["modules"] if m.startswith("alertbridge.vendors.")}
+        assert loaded == {"alertbridge.vendors.base", f"alertbridge.vendors.{function}"}
+        assert not {"alertbridge.decisions", "alertbridge.models.incident", "alertbridge.consumer"} & set(
             init["modules"]
         )

@@ -14,7 +14,7 @@ import pytest
 from alertbridge import runtime
 from alertbridge.models.incident import Incident
 from alertbridge.models.records import SourceSettings
-from alertbridge.sources import SOURCES
+from alertbridge.vendors import SOURCES
 from alertbridge_tools.apigw import EVENTS_DIR, event_body, load_event
 from alertbridge_tools.harness import Harness, Response
 from moto import mock_aws
@@ -40,7 +40,7 @@ def fresh_service(stack: Harness) -> str:
     """The body of a per-test ``service_id`` fixture: a new service, and nothing left queued."""
     stack.pump()
     assert queued(stack) == 0
-    return runtime.sources().create_service("flow").id
+    return runtime.source_store().create_service("flow").id
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def incidents_of(service_id: str) -> list[Incident]:
     found: list[Incident] = []
     cursor: str | None = None
     while True:
-        page, cursor = runtime.incidents().for_service(service_id, limit=200, cursor=cursor)
+        page, cursor = runtime.incident_store().for_service(service_id, limit=200, cursor=cursor)
         found.extend(page)
         if cursor is None:
             return found[::-1]
@@ -140,14 +140,14 @@ def assert_json_error(resp: Response, status: int, needle: str) -> None:
 
 def assert_kept_rejected(source_id: str, resp: Response, body: bytes) -> None:
     """The delivery behind an error answer is kept, raw, as rejected with the same reason."""
-    record, raw = runtime.deliveries().get(resp.body["delivery_id"])
+    record, raw = runtime.delivery_store().get(resp.body["delivery_id"])
     assert (record.outcome, record.status_code, record.reason) == (
         "rejected",
         resp.status,
         resp.body["error"],
     )
     assert raw == body
-    rejected, _ = runtime.deliveries().list_for_source(source_id, only="rejected")
+    rejected, _ = runtime.delivery_store().list_for_source(source_id, only="rejected")
     assert record.id in {r.id for r in rejected}
 
 
@@ -262,7 +262,7 @@ def test_every_event_file_gets_the_expected_answer(
         assert resp.status == 202 and resp.body["outcome"] == what, resp.body
         expect_published = sum(o["outcome"] == "accepted" for o in resp.body["alerts"])
         assert queued(stack) == expect_published
-        record, _ = runtime.deliveries().get(resp.body["delivery_id"])
+        record, _ = runtime.delivery_store().get(resp.body["delivery_id"])
         assert record.outcome == what and record.published is True
     else:
         assert_json_error(resp, status, what)

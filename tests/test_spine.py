@@ -46,7 +46,7 @@ def test_critical_then_ok_opens_then_resolves_one_incident(
         }
     ]
     assert stack.pump().deleted == 1
-    [open_inc] = runtime.incidents().list_open(service_id)
+    [open_inc] = runtime.incident_store().list_open(service_id)
     assert (open_inc.status, open_inc.severity, open_inc.dedup_key, open_inc.alert_count) == (
         Status.TRIGGERED,
         "critical",
@@ -56,8 +56,8 @@ def test_critical_then_ok_opens_then_resolves_one_incident(
 
     assert stack.post("kapacitor", token, sample("kapacitor-ok.json")).status == 202
     stack.pump()
-    assert runtime.incidents().list_open(service_id) == []
-    incidents, _ = runtime.incidents().for_service(service_id)
+    assert runtime.incident_store().list_open(service_id) == []
+    incidents, _ = runtime.incident_store().for_service(service_id)
     assert [(i.id, i.status, i.resolved_by) for i in incidents] == [(open_inc.id, Status.RESOLVED, "source")]
     assert [e.kind for e in incidents[0].timeline] == ["opened", "resolved"]
 
@@ -69,7 +69,7 @@ def test_raw_delivery_is_kept_with_outcome_and_exact_bytes(
     resp = stack.post(
         "kapacitor", token, body, {"Authorization": "Basic c2VjcmV0", "User-Agent": "Go-http-client/1.1"}
     )
-    record, raw = runtime.deliveries().get(resp.body["delivery_id"])
+    record, raw = runtime.delivery_store().get(resp.body["delivery_id"])
     assert raw == body
     assert record.outcome == "accepted" and record.published is True and record.status_code == 202
     assert record.headers["authorization"] == "<present>"  # never the credential itself
@@ -81,7 +81,7 @@ def test_same_delivery_twice_counts_once(stack: Harness, service_id: str, token:
     for _ in range(3):
         assert stack.post("kapacitor", token, sample("kapacitor-critical.json")).status == 202
     stack.pump()
-    [inc] = runtime.incidents().list_open(service_id)
+    [inc] = runtime.incident_store().list_open(service_id)
     assert inc.alert_count == 1
 
 
@@ -97,7 +97,7 @@ def test_unknown_token_is_404_and_stores_nothing(stack: Harness, token: str) -> 
 def test_token_of_another_source_is_refused(stack: Harness, service_id: str) -> None:
     _, other = stack.add_source(service_id, "kapacitor")
     src, _ = stack.add_source(service_id, "kapacitor")
-    record = runtime.sources().get_source(src.id)
+    record = runtime.source_store().get_source(src.id)
     # A token valid for a source of another kind is refused on this route.
     db = boto3.client("dynamodb", region_name="us-east-1")
     db.update_item(
@@ -110,7 +110,7 @@ def test_token_of_another_source_is_refused(stack: Harness, service_id: str) -> 
     runtime.reset()
     stack.handlers = {name: fn.load() for name, fn in stack.stack.functions.items()}
     assert stack.post("kapacitor", other, sample("kapacitor-critical.json")).status == 202
-    _, token = runtime.sources().rotate_token(record.id)
+    _, token = runtime.source_store().rotate_token(record.id)
     assert stack.post("kapacitor", token, sample("kapacitor-critical.json")).status == 404
 
 
@@ -127,7 +127,7 @@ def test_bodies_we_cannot_understand_are_4xx_json_and_kept(
     resp = stack.request(load_event("kapacitor", case, token))
     assert resp.status == status and needle in resp.body["error"]
     assert resp.headers["Content-Type"] == "application/json"
-    record, raw = runtime.deliveries().get(resp.body["delivery_id"])
+    record, raw = runtime.delivery_store().get(resp.body["delivery_id"])
     assert record.outcome == "rejected" and needle in (record.reason or "")
     assert raw  # the body is kept for a later replay
     assert stack.pump().received == 0
@@ -159,7 +159,7 @@ def test_oversize_body_is_413_and_kept(stack: Harness, token: str) -> None:
     big = b'{"id":"x","level":"CRITICAL","details":"' + b"a" * (1024 * 1024) + b'"}'
     resp = stack.post("kapacitor", token, big)
     assert resp.status == 413
-    _, raw = runtime.deliveries().get(resp.body["delivery_id"])
+    _, raw = runtime.delivery_store().get(resp.body["delivery_id"])
     assert raw == big  # large bodies go to the raw bucket, not lost
 
 
@@ -174,7 +174,7 @@ def test_a_body_too_large_for_an_item_goes_to_s3_whose_client_it_creates(stack: 
     objects = runtime.s3().list_objects_v2(Bucket=stack.stack.physical["RawBucket"])["Contents"]
     [key] = [o["Key"] for o in objects]
     assert key.startswith("raw/") and key.endswith(f"/{resp.body['delivery_id']}.zz")
-    _, raw = runtime.deliveries().get(resp.body["delivery_id"])
+    _, raw = runtime.delivery_store().get(resp.body["delivery_id"])
     assert raw == big
 
 
@@ -202,7 +202,7 @@ def test_level_change_escalates_and_no_recoveries_is_noted(
     for case in ("warning", "critical", "no-recoveries"):
         assert stack.request(load_event("kapacitor", case, token)).status == 202
     stack.pump()
-    incidents = {i.dedup_key: i for i in runtime.incidents().list_open(service_id)}
+    incidents = {i.dedup_key: i for i in runtime.incident_store().list_open(service_id)}
     cpu = incidents[KEY]
     # WARNING at 10:01:10 is newer than CRITICAL at 10:00:10: the level is the latest one.
     assert cpu.severity == "medium" and cpu.alert_count == 2
@@ -226,14 +226,14 @@ def test_bus_outage_answers_503_and_keeps_the_delivery_unpublished(
     publisher._backoff = 0
     resp = stack.post("kapacitor", token, sample("kapacitor-critical.json"))
     assert resp.status == 503 and "retry" in resp.body["error"]
-    source_id = runtime.sources().list_sources(service_id)[0].id
-    unpublished, _ = runtime.deliveries().list_for_source(source_id, only="unpublished")
+    source_id = runtime.source_store().list_sources(service_id)[0].id
+    unpublished, _ = runtime.delivery_store().list_for_source(source_id, only="unpublished")
     assert len(unpublished) == 1 and unpublished[0].published is False
     client.meta.events.unregister("before-call.events.PutEvents", outage)
     # The vendor retries: the same alert goes through once.
     assert stack.post("kapacitor", token, sample("kapacitor-critical.json")).status == 202
     stack.pump()
-    [inc] = runtime.incidents().list_open(service_id)
+    [inc] = runtime.incident_store().list_open(service_id)
     assert inc.alert_count == 1
 
 
@@ -247,7 +247,7 @@ def test_poison_message_ends_in_the_dlq_and_good_ones_are_applied(
     stack.sqs.send_message(QueueUrl=queue, MessageBody="not json at all")
     assert stack.post("kapacitor", token, sample("kapacitor-critical.json")).status == 202
     stack.pump()
-    assert len(runtime.incidents().list_open(service_id)) == 1
+    assert len(runtime.incident_store().list_open(service_id)) == 1
     dlq = stack.stack.physical["AlertDeadLetterQueue"]
     got = stack.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
     assert sorted(m["Body"] for m in got) == sorted(

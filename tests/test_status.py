@@ -338,7 +338,7 @@ def test_nothing_private_leaks_into_either_output(stack: Harness, service_id: st
     stack.post("kapacitor", token, kapacitor("CRITICAL", key="second"))
     stack.post("kapacitor", token, kapacitor("OK", key="second"))
     stack.pump()
-    [incident] = runtime.incidents().list_open(service_id)
+    [incident] = runtime.incident_store().list_open(service_id)
     for path in ("/status", "/status.json"):
         _, _, body = get(stack, path)
         assert "Checkout is failing" in body
@@ -374,7 +374,7 @@ def test_monitoring_acknowledged_and_test_alerts(stack: Harness, service_id: str
     source, token = stack.add_source(service_id, "kapacitor", SourceSettings(recovery_policy="monitor"))
     stack.post("kapacitor", token, kapacitor("CRITICAL"))
     stack.pump()
-    [incident] = runtime.incidents().list_open(service_id)
+    [incident] = runtime.incident_store().list_open(service_id)
     assert stack.call("POST", f"/api/incidents/{incident.id}/acknowledge", {"by": "alice"}).status == 200
     assert public(stack)["status"] == "disruption"  # acknowledged still counts
 
@@ -387,7 +387,7 @@ def test_monitoring_acknowledged_and_test_alerts(stack: Harness, service_id: str
 
     assert stack.call("POST", f"/api/sources/{source.id}/test-alert").status == 202
     stack.pump()
-    assert any(i.test for i in runtime.incidents().list_open(service_id))
+    assert any(i.test for i in runtime.incident_store().list_open(service_id))
     data = public(stack)
     assert data["status"] == "operational"
     assert [i["status"] for i in data["services"][0]["open_incidents"]] == ["monitoring"]  # no test one

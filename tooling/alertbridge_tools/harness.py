@@ -107,7 +107,7 @@ class Harness:
     def add_source(
         self, service_id: str, source: str, settings: SourceSettings | None = None
     ) -> tuple[Source, str]:
-        return runtime.sources().add_source(service_id, source, settings or SourceSettings())
+        return runtime.source_store().add_source(service_id, source, settings or SourceSettings())
 
     def request(self, event: dict[str, Any]) -> Response:
         """Route a proxy event the way API Gateway would, and call the function."""

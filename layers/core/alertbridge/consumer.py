@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from alertbridge.incidents import Decision, decide
+from alertbridge.decisions import Decision, decide
 from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.records import RecoveryPolicy
 from alertbridge.observability import logger

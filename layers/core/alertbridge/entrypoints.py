@@ -7,7 +7,6 @@ runs (an ingest function never loads the incident logic, and the other way round
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -15,32 +14,30 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from alertbridge import runtime
 from alertbridge.observability import NAMESPACE, Handler, lambda_logging, logger
+from alertbridge.settings import settings
 
 if TYPE_CHECKING:
-    from alertbridge.ingest import Answer
+    from alertbridge.http import Answer
     from alertbridge.models.alert import CanonicalAlert
     from alertbridge.models.records import RecoveryPolicy
 
 
-def _http(answer: Answer) -> dict[str, Any]:
-    return {
-        "statusCode": answer.status,
-        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
-        "body": json.dumps(answer.body, separators=(",", ":")),
-    }
-
-
 def ingest_handler(source: str) -> Handler:
-    from alertbridge import sources  # noqa: PLC0415
-    from alertbridge.ingest import Answer, Ingest, decode_body  # noqa: PLC0415
+    from alertbridge import vendors  # noqa: PLC0415
+    from alertbridge.http import Answer, decode_body, response  # noqa: PLC0415
+    from alertbridge.ingest import Ingest  # noqa: PLC0415
     from alertbridge.store.bus import PublishError  # noqa: PLC0415
 
-    sources.module(source)  # the mapping loads at init, not on the first webhook
+    vendors.module(source)  # the mapping loads at init, not on the first webhook
     metrics = EphemeralMetrics(namespace=NAMESPACE, service=f"ingest-{source}")
     metrics.set_default_dimensions(source=source)
-    settings = runtime.settings()
+    config = settings()
     ingest = Ingest(
-        source, runtime.sources(), runtime.deliveries(), runtime.publisher(), max_body=settings.max_body_bytes
+        source,
+        runtime.source_store(),
+        runtime.delivery_store(),
+        runtime.publisher(),
+        max_body=config.max_body_bytes,
     )
 
     @metrics.log_metrics
@@ -55,12 +52,10 @@ def ingest_handler(source: str) -> Handler:
         except PublishError as exc:
             metrics.add_metric(name="publish_failed", unit=MetricUnit.Count, value=exc.failed)
             logger.error("bus refused events; delivery kept unpublished", extra={"failed": exc.failed})
-            return _http(Answer(503, {"error": "temporarily unable to publish; retry later", "status": 503}))
+            return response(Answer.error(503, "temporarily unable to publish; retry later"))
         except (BotoCoreError, ClientError):
             logger.exception("storage unavailable")
-            return _http(
-                Answer(503, {"error": "temporarily unable to store the delivery; retry later", "status": 503})
-            )
+            return response(Answer.error(503, "temporarily unable to store the delivery; retry later"))
         _count(metrics, answer)
         logger.info(
             "delivery answered",
@@ -70,7 +65,7 @@ def ingest_handler(source: str) -> Handler:
                 "bytes": len(body),
             },
         )
-        return _http(answer)
+        return response(answer)
 
     return cast(Handler, handler)
 
@@ -94,9 +89,9 @@ def incident_handler() -> Handler:
     from alertbridge.store.sources import NotFound  # noqa: PLC0415
 
     metrics = EphemeralMetrics(namespace=NAMESPACE, service="incidents")
-    store = runtime.incidents()
-    sources = runtime.sources()
-    workers = runtime.settings().key_workers
+    store = runtime.incident_store()
+    sources = runtime.source_store()
+    workers = settings().key_workers
 
     def policy_of(alert: CanonicalAlert) -> RecoveryPolicy:
         try:
@@ -142,14 +137,12 @@ def management_handler() -> Handler:
 
 def status_handler() -> Handler:
     """The public status page: GET /status (HTML) and GET /status.json, read-only, no auth."""
-    import os  # noqa: PLC0415
-
-    from alertbridge.status_page import CACHE_SECONDS, StatusPage  # noqa: PLC0415  (only this function)
+    from alertbridge.status_page import StatusPage  # noqa: PLC0415  (only this function)
 
     page = StatusPage(
-        runtime.sources(),
-        runtime.incidents(),
-        cache_seconds=float(os.environ.get("STATUS_CACHE_SECONDS", CACHE_SECONDS)),
+        runtime.source_store(),
+        runtime.incident_store(),
+        cache_seconds=settings().status_cache_seconds,
     )
 
     @lambda_logging(correlation_id_path="requestContext.requestId")

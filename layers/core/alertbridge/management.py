@@ -18,8 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from alertbridge import incidents as decisions
-from alertbridge import runtime, sources
+from alertbridge import decisions, runtime, vendors
 from alertbridge.ingest import Ingest
 from alertbridge.models.incident import Incident, Status
 from alertbridge.models.records import RecoveryPolicy, Source, SourceSettings
@@ -79,9 +78,9 @@ def _bus_down(exc: PublishError) -> Response[Any]:
     )
 
 
-@app.exception_handler(sources.UnknownSource)
-def _unknown_source(exc: sources.UnknownSource) -> Response[Any]:
-    return _error(400, f"unknown source kind {exc.args[0]!r}; one of {', '.join(sources.SOURCES)}")
+@app.exception_handler(vendors.UnknownSource)
+def _unknown_source(exc: vendors.UnknownSource) -> Response[Any]:
+    return _error(400, f"unknown source kind {exc.args[0]!r}; one of {', '.join(vendors.SOURCES)}")
 
 
 @app.not_found
@@ -188,22 +187,22 @@ def incident_view(incident: Incident, *, timeline: bool = False) -> dict[str, An
 # --- services ------------------------------------------------------------------------------------
 @app.post("/api/services")
 def create_service() -> Response[Any]:
-    service = runtime.sources().create_service(_body(NewService).name)
+    service = runtime.source_store().create_service(_body(NewService).name)
     return Response(201, "application/json", {"id": service.id, "name": service.name})
 
 
 @app.get("/api/services")
 def list_services() -> list[dict[str, Any]]:
-    return [s.model_dump(mode="json") for s in runtime.sources().list_services()]
+    return [s.model_dump(mode="json") for s in runtime.source_store().list_services()]
 
 
 @app.get("/api/services/<service_id>")
 def show_service(service_id: str) -> dict[str, Any]:
-    service = runtime.sources().get_service(service_id)
+    service = runtime.source_store().get_service(service_id)
     return {
         **service.model_dump(mode="json"),
-        "status": service_status(runtime.incidents().list_open(service_id)).value,
-        "sources": [_with_health(s) for s in runtime.sources().list_sources(service_id)],
+        "status": service_status(runtime.incident_store().list_open(service_id)).value,
+        "sources": [_with_health(s) for s in runtime.source_store().list_sources(service_id)],
     }
 
 
@@ -211,26 +210,28 @@ def show_service(service_id: str) -> dict[str, Any]:
 @app.post("/api/services/<service_id>/sources")
 def add_source(service_id: str) -> Response[Any]:
     request = _body(NewSource)
-    sources.module(request.source)  # unknown kind -> 400
+    vendors.module(request.source)  # unknown kind -> 400
     settings = SourceSettings(
         recovery_policy=request.recovery_policy,
         severity_filter=request.severity_filter,
         secret=request.secret,
     )
-    record, token = runtime.sources().add_source(service_id, request.source, settings)
+    record, token = runtime.source_store().add_source(service_id, request.source, settings)
     return Response(201, "application/json", source_view(record, token))
 
 
 @app.get("/api/services/<service_id>/sources")
 def list_sources(service_id: str) -> list[dict[str, Any]]:
-    runtime.sources().get_service(service_id)
-    return [_with_health(s) for s in runtime.sources().list_sources(service_id)]
+    runtime.source_store().get_service(service_id)
+    return [_with_health(s) for s in runtime.source_store().list_sources(service_id)]
 
 
 def _with_health(record: Source) -> dict[str, Any]:
-    latest, _ = runtime.deliveries().list_for_source(record.id, limit=1)
+    latest, _ = runtime.delivery_store().list_for_source(record.id, limit=1)
     since = iso(now() - timedelta(days=ACTIVE_DAYS))
-    recent, _ = runtime.incidents().for_service(record.service_id, source=record.id, since=since, limit=1)
+    recent, _ = runtime.incident_store().for_service(
+        record.service_id, source=record.id, since=since, limit=1
+    )
     return {
         **source_view(record),
         "last_delivery_at": iso(latest[0].received_at) if latest else None,
@@ -240,14 +241,14 @@ def _with_health(record: Source) -> dict[str, Any]:
 
 @app.post("/api/sources/<source_id>/rotate")
 def rotate_token(source_id: str) -> dict[str, Any]:
-    record, token = runtime.sources().rotate_token(source_id)
+    record, token = runtime.source_store().rotate_token(source_id)
     return source_view(record, token)
 
 
 @app.patch("/api/sources/<source_id>")
 def change_settings(source_id: str) -> dict[str, Any]:
     change = _body(SettingsChange)
-    current = runtime.sources().get_source(source_id).settings
+    current = runtime.source_store().get_source(source_id).settings
     secret = None if change.clear_secret else (change.secret or current.secret)
     severity = None if change.clear_severity_filter else (change.severity_filter or current.severity_filter)
     settings = SourceSettings(
@@ -255,14 +256,14 @@ def change_settings(source_id: str) -> dict[str, Any]:
         severity_filter=severity,
         secret=secret,
     )
-    return source_view(runtime.sources().update_settings(source_id, settings))
+    return source_view(runtime.source_store().update_settings(source_id, settings))
 
 
 @app.post("/api/sources/<source_id>/test-alert")
 def test_alert(source_id: str) -> Response[Any]:
     """The source's sample through the real ingest path (mapping, raw store, bus), marked test."""
-    record = runtime.sources().get_source(source_id)
-    body = sources.sample(record.source)
+    record = runtime.source_store().get_source(source_id)
+    body = vendors.sample(record.source)
     headers = {"Content-Type": "application/json", "User-Agent": "alertbridge-test-alert"}
     if record.settings.secret:  # sign it the way the vendor would
         digest = hmac.new(record.settings.secret.encode(), body, hashlib.sha256).digest()
@@ -272,7 +273,7 @@ def test_alert(source_id: str) -> Response[Any]:
 
 
 def _ingest(source: str) -> Ingest:
-    return Ingest(source, runtime.sources(), runtime.deliveries(), runtime.publisher())
+    return Ingest(source, runtime.source_store(), runtime.delivery_store(), runtime.publisher())
 
 
 # --- incidents -----------------------------------------------------------------------------------
@@ -283,8 +284,8 @@ def list_incidents() -> dict[str, Any]:
         raise ApiError(400, f"status must be one of {', '.join(STATUS_FILTERS)}")
     service_id, limit = _query("service"), _limit()
     if service_id:
-        runtime.sources().get_service(service_id)
-        found, cursor = runtime.incidents().for_service(
+        runtime.source_store().get_service(service_id)
+        found, cursor = runtime.incident_store().for_service(
             service_id,
             statuses=STATUS_FILTERS[status],
             source=_query("source"),
@@ -293,8 +294,8 @@ def list_incidents() -> dict[str, Any]:
         )
     else:
         found, cursor = [], None
-        for service in runtime.sources().list_services():
-            page, _ = runtime.incidents().for_service(
+        for service in runtime.source_store().list_services():
+            page, _ = runtime.incident_store().for_service(
                 service.id, statuses=STATUS_FILTERS[status], source=_query("source"), limit=limit
             )
             found += page
@@ -304,7 +305,7 @@ def list_incidents() -> dict[str, Any]:
 
 @app.get("/api/incidents/<incident_id>")
 def show_incident(incident_id: str) -> dict[str, Any]:
-    return incident_view(runtime.incidents().get(incident_id), timeline=True)
+    return incident_view(runtime.incident_store().get(incident_id), timeline=True)
 
 
 @app.post("/api/incidents/<incident_id>/acknowledge")
@@ -319,7 +320,7 @@ def resolve(incident_id: str) -> dict[str, Any]:
 
 def _person(incident_id: str, action: Literal["acknowledge", "resolve"]) -> dict[str, Any]:
     who = _body(PersonAction).by if app.current_event.body else _who()
-    store = runtime.incidents()
+    store = runtime.incident_store()
     for _ in range(5):
         current = store.get(incident_id)
         try:
@@ -343,15 +344,17 @@ def list_deliveries() -> dict[str, Any]:
     limit = _limit()
     source_id, service_id = _query("source"), _query("service")
     if source_id:
-        wanted = [runtime.sources().get_source(source_id)]
+        wanted = [runtime.source_store().get_source(source_id)]
     else:
         services = (
-            [runtime.sources().get_service(service_id)] if service_id else runtime.sources().list_services()
+            [runtime.source_store().get_service(service_id)]
+            if service_id
+            else runtime.source_store().list_services()
         )
-        wanted = [src for svc in services for src in runtime.sources().list_sources(svc.id)]
+        wanted = [src for svc in services for src in runtime.source_store().list_sources(svc.id)]
     found = []
     for record in wanted:
-        page, _ = runtime.deliveries().list_for_source(record.id, limit=limit, only=only)
+        page, _ = runtime.delivery_store().list_for_source(record.id, limit=limit, only=only)
         found += page
     found = sorted(found, key=lambda d: d.received_at, reverse=True)[:limit]
     return {"deliveries": [d.model_dump(mode="json") for d in found]}
@@ -359,7 +362,7 @@ def list_deliveries() -> dict[str, Any]:
 
 @app.get("/api/deliveries/<delivery_id>")
 def show_delivery(delivery_id: str) -> dict[str, Any]:
-    record, body = runtime.deliveries().get(delivery_id)
+    record, body = runtime.delivery_store().get(delivery_id)
     try:
         text: str | None = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -370,10 +373,10 @@ def show_delivery(delivery_id: str) -> dict[str, Any]:
 @app.post("/api/deliveries/<delivery_id>/replay")
 def replay(delivery_id: str) -> Response[Any]:
     """Run a kept delivery through today's mapping again. Idempotent: event ids are the same."""
-    record, body = runtime.deliveries().get(delivery_id)
+    record, body = runtime.delivery_store().get(delivery_id)
     if record.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND):
         raise ApiError(409, "a delivery that failed authentication is never replayed")
-    source = runtime.sources().get_source(record.source_id)
+    source = runtime.source_store().get_source(record.source_id)
     answer = _ingest(source.source).receive(source, body, record.headers, replay_of=record)
     return Response(answer.status, "application/json", answer.body)
 
@@ -382,7 +385,7 @@ def replay(delivery_id: str) -> Response[Any]:
 @app.get("/api/status")
 def list_status() -> list[dict[str, Any]]:
     """Every service's status, derived from its open incidents (test and monitoring ones listed too)."""
-    store = runtime.incidents()
+    store = runtime.incident_store()
     return [
         {
             "service_id": service.id,
@@ -390,5 +393,5 @@ def list_status() -> list[dict[str, Any]]:
             "status": service_status(open_).value,
             "open_incidents": [incident_view(i) for i in sorted(open_, key=lambda i: i.opened_at)],
         }
-        for service, open_ in per_service(runtime.sources(), lambda s: store.list_open(s.id))
+        for service, open_ in per_service(runtime.source_store(), lambda s: store.list_open(s.id))
     ]

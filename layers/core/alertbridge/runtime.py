@@ -1,4 +1,4 @@
-"""Wiring for the Lambdas: settings from the environment, one client per AWS service, the adapters.
+"""Wiring for the Lambdas: one client per AWS service, and the adapters built on them.
 
 Each piece is built on first use and kept for the execution environment's life: a Lambda builds
 what it uses at init, outside the handler, except the S3 client, which only bodies too large for a
@@ -8,13 +8,13 @@ points everything at the local emulator; nothing here knows about it.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+
+from alertbridge.settings import settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -35,32 +35,6 @@ _CONFIG = Config(
 )
 
 
-@dataclass(frozen=True)
-class Settings:
-    table: str
-    bus: str
-    raw_bucket: str | None
-    raw_retention_days: int
-    max_body_bytes: int
-    key_workers: int  # incident function: dedup keys of a batch applied at once
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        return cls(
-            table=os.environ["TABLE_NAME"],
-            bus=os.environ.get("BUS_NAME", ""),
-            raw_bucket=os.environ.get("RAW_BUCKET") or None,
-            raw_retention_days=int(os.environ.get("RAW_RETENTION_DAYS", "30")),
-            max_body_bytes=int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024))),
-            key_workers=int(os.environ.get("KEY_WORKERS", "8")),
-        )
-
-
-@cache
-def settings() -> Settings:
-    return Settings.from_env()
-
-
 @cache
 def dynamodb() -> DynamoDBClient:
     return boto3.client("dynamodb", config=_CONFIG)
@@ -68,7 +42,7 @@ def dynamodb() -> DynamoDBClient:
 
 # Adapters import their modules when first built: a function loads only the stores it uses.
 @cache
-def sources() -> SourceStore:
+def source_store() -> SourceStore:
     from alertbridge.store.sources import SourceStore  # noqa: PLC0415
 
     return SourceStore(dynamodb(), settings().table)
@@ -80,7 +54,7 @@ def s3() -> S3Client:
 
 
 @cache
-def deliveries() -> DeliveryStore:
+def delivery_store() -> DeliveryStore:
     from alertbridge.store.deliveries import DeliveryStore  # noqa: PLC0415
 
     cfg = settings()
@@ -88,7 +62,7 @@ def deliveries() -> DeliveryStore:
 
 
 @cache
-def incidents() -> IncidentStore:
+def incident_store() -> IncidentStore:
     from alertbridge.store.incidents import IncidentStore  # noqa: PLC0415
 
     return IncidentStore(dynamodb(), settings().table)
@@ -103,5 +77,5 @@ def publisher() -> Publisher:
 
 def reset() -> None:
     """Forget every client and adapter (tests and the local stack switch environments)."""
-    for fn in (settings, dynamodb, s3, sources, deliveries, incidents, publisher):
+    for fn in (settings, dynamodb, s3, source_store, delivery_store, incident_store, publisher):
         fn.cache_clear()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from alertbridge.incidents import Decision, key_id, parse_incident_id
+from alertbridge.decisions import Decision, key_id, parse_incident_id
 from alertbridge.models.incident import Incident, IncidentSummary, Status
 from alertbridge.store.sources import NotFound
 from alertbridge.store.table import (

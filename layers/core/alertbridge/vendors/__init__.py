@@ -16,15 +16,15 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from alertbridge.sources.base import Delivery, Item
+from alertbridge.vendors.base import Delivery, Item
 
 # source name -> module. Adding a source: a module here, a function + route in template.yaml.
 MODULES: dict[str, str] = {
-    "kapacitor": "alertbridge.sources.kapacitor",
-    "threatstack": "alertbridge.sources.threatstack",
-    "heroku": "alertbridge.sources.heroku",
-    "uptrends": "alertbridge.sources.uptrends",
-    "stathat": "alertbridge.sources.stathat",
+    "kapacitor": "alertbridge.vendors.kapacitor",
+    "threatstack": "alertbridge.vendors.threatstack",
+    "heroku": "alertbridge.vendors.heroku",
+    "uptrends": "alertbridge.vendors.uptrends",
+    "stathat": "alertbridge.vendors.stathat",
 }
 
 SOURCES: tuple[str, ...] = tuple(MODULES)

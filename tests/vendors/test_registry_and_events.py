@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alertbridge import sources
-from alertbridge.ingest import normalize
+from alertbridge import vendors
 from alertbridge.models.alert import Severity
 from alertbridge.models.records import Source, SourceSettings
-from alertbridge.sources.base import Draft, Ignored, PayloadError, Rejected
+from alertbridge.normalize import normalize
+from alertbridge.vendors.base import Draft, Ignored, PayloadError, Rejected
 from alertbridge_tools import make_events
 from alertbridge_tools.apigw import EVENTS_DIR
 
-from tests.sources.helpers import event_delivery, event_files, run
+from tests.vendors.helpers import event_delivery, event_files, run
 
 ROOT = EVENTS_DIR.parent
 NEW = ("threatstack", "heroku", "uptrends", "stathat")
@@ -24,12 +24,12 @@ FAILING = {("threatstack", "empty-alerts"): 422, ("stathat", "empty"): 400}
 
 
 def test_sources_are_registered_in_order() -> None:
-    assert ("kapacitor", *NEW) == sources.SOURCES
+    assert ("kapacitor", *NEW) == vendors.SOURCES
 
 
 @pytest.mark.parametrize("name", NEW)
 def test_each_module_declares_its_name_severity_map_and_function(name: str) -> None:
-    module = sources.module(name)
+    module = vendors.module(name)
     assert name == module.NAME
     assert module.SEVERITY
     assert all(isinstance(level, Severity) for level in module.SEVERITY.values())
@@ -38,7 +38,7 @@ def test_each_module_declares_its_name_severity_map_and_function(name: str) -> N
     app = (ROOT / "functions" / name / "app.py").read_text()
     assert f"POST /hooks/{name}/{{token}}" in app
     assert f'handler = ingest_handler("{name}")' in app
-    assert (sources.verifier(name) is not None) == (name == "heroku")
+    assert (vendors.verifier(name) is not None) == (name == "heroku")
 
 
 def test_event_files_are_what_the_generator_writes() -> None:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alertbridge import sources
+from alertbridge import vendors
 from alertbridge.models.records import SourceSettings
-from alertbridge.sources.base import Delivery, Draft, Item
+from alertbridge.vendors.base import Delivery, Draft, Item
 from alertbridge_tools.apigw import EVENTS_DIR, event_body
 
 RECEIVED = datetime(2024, 5, 14, 10, 3, 27, 512000, tzinfo=UTC)
@@ -35,10 +35,10 @@ def event_delivery(path: Path, settings: SourceSettings | None = None) -> Delive
 
 def run(source: str, d: Delivery) -> list[Item]:
     """What ingest does with a delivery: the source's verify (if any), then its mapping."""
-    verify = sources.verifier(source)
+    verify = vendors.verifier(source)
     if verify is not None:
         verify(d)
-    return sources.mapper(source)(d)
+    return vendors.mapper(source)(d)
 
 
 def one_draft(items: list[Item]) -> Draft:

@@ -15,12 +15,12 @@ from alertbridge import runtime
 from alertbridge.ingest import Ingest
 from alertbridge.models.alert import Action, Link, Severity
 from alertbridge.models.records import SourceSettings
-from alertbridge.sources import Unauthorized, heroku
-from alertbridge.sources.base import Draft, Ignored, PayloadError
+from alertbridge.vendors import Unauthorized, heroku
+from alertbridge.vendors.base import Draft, Ignored, PayloadError
 from alertbridge_tools.harness import Harness
 
 from tests.conftest import sample, sample_json
-from tests.sources.helpers import delivery, event_delivery, event_files, run
+from tests.vendors.helpers import delivery, event_delivery, event_files, run
 
 SECRET = "test-webhook-secret"
 VECTOR = "CkkDgHaXow5RCCEowIeb+akB+dLPxvT4n9pzuVrbZKc="  # vendors.md §1
@@ -103,7 +103,7 @@ def test_ingest_answers_401_for_a_bad_signature_and_keeps_the_delivery(
     stack: Harness, service_id: str
 ) -> None:
     _, token = stack.add_source(service_id, "heroku", SIGNED)
-    ingest = Ingest("heroku", runtime.sources(), runtime.deliveries(), runtime.publisher())
+    ingest = Ingest("heroku", runtime.source_store(), runtime.delivery_store(), runtime.publisher())
     body = sample("heroku-build-failed.json")
 
     good = ingest.handle(token, body, {"Heroku-Webhook-Hmac-SHA256": VECTOR})
@@ -114,7 +114,7 @@ def test_ingest_answers_401_for_a_bad_signature_and_keeps_the_delivery(
         bad = ingest.handle(token, body, headers)
         assert bad.status == 401
         assert bad.delivery_id is not None
-        record, raw = runtime.deliveries().get(bad.delivery_id)
+        record, raw = runtime.delivery_store().get(bad.delivery_id)
         assert (record.outcome, record.status_code, raw) == ("rejected", 401, body)
     tampered = ingest.handle(
         token, body.replace(b"acme-api-prod", b"acme-api-evil"), {"Heroku-Webhook-Hmac-SHA256": VECTOR}

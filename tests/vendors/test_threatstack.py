@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from alertbridge.models.alert import Action, Severity
 from alertbridge.models.records import SourceSettings
-from alertbridge.sources import threatstack
-from alertbridge.sources.base import Draft, Ignored, PayloadError, Rejected
+from alertbridge.vendors import threatstack
+from alertbridge.vendors.base import Draft, Ignored, PayloadError, Rejected
 
 from tests.conftest import sample, sample_json
-from tests.sources.helpers import delivery, event_delivery, event_files, run
+from tests.vendors.helpers import delivery, event_delivery, event_files, run
 
 T1 = datetime(2024, 5, 14, 10, 0, 1, tzinfo=UTC)
 

@@ -14,14 +14,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alertbridge.models.alert import Action, Severity
-from alertbridge.sources.base import (
+from alertbridge.timestamps import parse_time
+from alertbridge.vendors.base import (
     Delivery,
     Draft,
     Item,
     PayloadError,
     read,
 )
-from alertbridge.timestamps import parse_time
 
 NAME = "kapacitor"
 

@@ -12,14 +12,14 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
-from alertbridge import sources
-from alertbridge.sources import base, heroku, kapacitor, threatstack, uptrends
-from alertbridge.sources.base import Item, PayloadError
+from alertbridge import vendors
+from alertbridge.vendors import base, heroku, kapacitor, threatstack, uptrends
+from alertbridge.vendors.base import Item, PayloadError
 from hypothesis import given
 from pydantic import BaseModel
 
 from tests import strategies
-from tests.sources.helpers import delivery
+from tests.vendors.helpers import delivery
 from tests.strategies import bodies, seeded
 
 EXAMPLES = strategies.EXAMPLES // 2
@@ -46,8 +46,8 @@ def leniently(mapping: Callable[[Any], list[Item]], body: bytes) -> list[Item] |
 
 @pytest.mark.parametrize("source", MODELS)
 def test_both_readings_agree(source: str, record_property: Any) -> None:
-    mapping, model = sources.mapper(source), MODELS[source]
-    sample = json.loads(sources.sample(source))
+    mapping, model = vendors.mapper(source), MODELS[source]
+    sample = json.loads(vendors.sample(source))
     ways: Counter[str] = Counter()
 
     @seeded(EXAMPLES)

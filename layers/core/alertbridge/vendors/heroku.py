@@ -19,8 +19,10 @@ from typing import Any, Literal, NamedTuple
 from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from alertbridge.models.alert import Action, Severity
-from alertbridge.sources import Unauthorized
-from alertbridge.sources.base import (
+from alertbridge.text import cut
+from alertbridge.timestamps import parse_time
+from alertbridge.vendors import Unauthorized
+from alertbridge.vendors.base import (
     Delivery,
     Draft,
     Ignored,
@@ -29,7 +31,6 @@ from alertbridge.sources.base import (
     links,
     read,
 )
-from alertbridge.timestamps import parse_time
 
 NAME = "heroku"
 SIGNATURE_HEADER = "heroku-webhook-hmac-sha256"
@@ -183,7 +184,7 @@ def _not_a_signal(resource: str, rule: Rule, value: str) -> str:
 
 def _quoted(value: str, limit: int = 64) -> str:
     """A vendor value quoted in a reason, cut short: reasons are stored with the delivery."""
-    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+    return repr(cut(value, limit))
 
 
 def _key(resource: str, template: str, **parts: str) -> str:

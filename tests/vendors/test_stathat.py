@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from alertbridge.models.alert import Action, Severity
-from alertbridge.sources import stathat
-from alertbridge.sources.base import Draft, PayloadError
+from alertbridge.vendors import stathat
+from alertbridge.vendors.base import Draft, PayloadError
 
 from tests.conftest import sample
-from tests.sources.helpers import RECEIVED, delivery, event_delivery, event_files, one_draft, run
+from tests.vendors.helpers import RECEIVED, delivery, event_delivery, event_files, one_draft, run
 
 MINUTE = "2024-05-14T10:03Z"  # RECEIVED, to the minute
 FIELDS = "\n".join(

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from alertbridge.models.alert import Action, Link, Severity
 from alertbridge.models.records import SourceSettings
+from alertbridge.text import validation_message
 
 
 @dataclass(frozen=True)
@@ -103,16 +104,6 @@ def parse_json(delivery: Delivery) -> Any:
         raise PayloadError("body is not valid JSON: nested too deeply", status=400) from exc
     except ValueError as exc:
         raise PayloadError(f"body is not valid JSON: {exc}", status=400) from exc
-
-
-def validation_message(exc: ValidationError, prefix: str = "") -> str:
-    """A short, readable summary of a pydantic error: which fields, what is wrong."""
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False)[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "body"
-        parts.append(f"{prefix}{where}: {error['msg']}")
-    more = exc.error_count() - len(parts)
-    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
 
 def require_object(payload: Any, what: str) -> dict[str, Any]:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 from alertbridge.models.alert import Action, Severity
-from alertbridge.sources.base import PayloadError
-from alertbridge.sources.kapacitor import SEVERITY
+from alertbridge.vendors.base import PayloadError
+from alertbridge.vendors.kapacitor import SEVERITY
 
 from tests.conftest import sample, sample_json
-from tests.sources.helpers import delivery, event_delivery, event_files, one_draft, run
+from tests.vendors.helpers import delivery, event_delivery, event_files, one_draft, run
 
 KEY = "kapacitor/cpu/serverA"
 

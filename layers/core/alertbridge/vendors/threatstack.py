@@ -16,7 +16,9 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from alertbridge.models.alert import Action, Severity
-from alertbridge.sources.base import (
+from alertbridge.text import validation_message
+from alertbridge.timestamps import parse_time
+from alertbridge.vendors.base import (
     Delivery,
     Draft,
     Ignored,
@@ -27,9 +29,7 @@ from alertbridge.sources.base import (
     read_exact,
     require_object,
     validate,
-    validation_message,
 )
-from alertbridge.timestamps import parse_time
 
 NAME = "threatstack"
 

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from alertbridge.models.alert import Action, Severity
-from alertbridge.sources.base import Delivery, Draft, Item, PayloadError, decode_text
+from alertbridge.vendors.base import Delivery, Draft, Item, PayloadError, decode_text
 
 NAME = "stathat"
 

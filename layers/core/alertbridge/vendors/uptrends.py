@@ -13,7 +13,8 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from alertbridge.models.alert import Action, Severity
-from alertbridge.sources.base import (
+from alertbridge.timestamps import parse_time
+from alertbridge.vendors.base import (
     Delivery,
     Draft,
     Ignored,
@@ -22,7 +23,6 @@ from alertbridge.sources.base import (
     links,
     read,
 )
-from alertbridge.timestamps import parse_time
 
 NAME = "uptrends"
 

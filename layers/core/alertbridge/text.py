@@ -1,0 +1,21 @@
+"""Small text helpers every module shares: cutting vendor text to a limit, summarising a pydantic
+error for a 4xx body."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, an ellipsis marking a cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def validation_message(exc: ValidationError, prefix: str = "") -> str:
+    """A short, readable summary of a pydantic error: which fields, what is wrong."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False)[:5]:
+        where = ".".join(str(p) for p in error["loc"]) or "body"
+        parts.append(f"{prefix}{where}: {error['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
