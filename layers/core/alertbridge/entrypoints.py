@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from alertbridge import runtime
-from alertbridge.observability import NAMESPACE, Handler, lambda_logging, logger
+from alertbridge.observability import Handler, lambda_logging, logger
 from alertbridge.settings import settings
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def ingest_handler(source: str) -> Handler:
     from alertbridge.store.bus import PublishError  # noqa: PLC0415
 
     vendors.module(source)  # the mapping loads at init, not on the first webhook
-    metrics = EphemeralMetrics(namespace=NAMESPACE, service=f"ingest-{source}")
+    metrics = EphemeralMetrics(service=f"ingest-{source}")
     metrics.set_default_dimensions(source=source)
     config = settings()
     ingest = Ingest(
@@ -88,7 +88,7 @@ def incident_handler() -> Handler:
     from alertbridge.consumer import Message, process  # noqa: PLC0415
     from alertbridge.store.sources import NotFound  # noqa: PLC0415
 
-    metrics = EphemeralMetrics(namespace=NAMESPACE, service="incidents")
+    metrics = EphemeralMetrics(service="incidents")
     store = runtime.incident_store()
     sources = runtime.source_store()
     workers = settings().key_workers
@@ -115,7 +115,7 @@ def incident_handler() -> Handler:
 
 def _per_source(source: str, counts: dict[str, int]) -> None:
     """One EMF record per source: opened, resolved, deduplicated, ... with a `source` dimension."""
-    metrics = EphemeralMetrics(namespace=NAMESPACE, service="incidents")
+    metrics = EphemeralMetrics(service="incidents")
     metrics.add_dimension(name="source", value=source)
     for result, value in counts.items():
         metrics.add_metric(name=_METRIC.get(result, result), unit=MetricUnit.Count, value=value)

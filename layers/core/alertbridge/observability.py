@@ -1,5 +1,6 @@
-"""One structured logger for the whole package (the service name comes from POWERTOOLS_SERVICE_NAME,
-set per function in template.yaml), and the metrics namespace."""
+"""One structured logger for the whole package. Powertools reads its own settings from the
+environment template.yaml gives each function: the service name (POWERTOOLS_SERVICE_NAME) and the
+metrics namespace (POWERTOOLS_METRICS_NAMESPACE, written once, in the template's Globals)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
-
-NAMESPACE = "Alertbridge"
 
 logger = Logger()
 

@@ -1,11 +1,11 @@
 """AWS adapters: the only modules that talk to DynamoDB, S3 and EventBridge.
 
-One DynamoDB table holds everything (see docs/data-model.md for keys and access patterns):
+- ``table``       the item codec, pagination and cursors every table adapter shares
+- ``sources``     services and alert sources (webhook tokens: hashed, cached per warm Lambda)
+- ``deliveries``  raw deliveries with their outcomes (zlib bodies; S3 past the item budget)
+- ``incidents``   incident episodes, written with optimistic concurrency
+- ``bus``         publishing canonical alerts to EventBridge
 
-| item              | PK                  | SK          | GSI1 (PK / SK)                    | GSI2 (PK / SK)          |
-|-------------------|---------------------|-------------|-----------------------------------|-------------------------|
-| service           | SVC#<id>            | SVC         | SVCS / <name>#<id>                |                         |
-| alert source      | SRC#<id>            | SRC         | SVC#<sid>#SRC / <created>#<id>    | TOKEN#<sha256> / SRC    |
-| delivery          | DLV#<id>            | DLV         | SRC#<src>#DLV / <received>#<id>   |                         |
-| incident episode  | <key id>            | EP#<seq>    | SVC#<sid>#INC / <opened>#<id>     | SVC#<sid>#OPEN (open)   |
+One DynamoDB table holds everything. Its keys, indexes and access patterns are written down once,
+in docs/data-model.md (a test keeps that table and the code's key builders in agreement).
 """

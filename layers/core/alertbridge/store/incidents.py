@@ -219,12 +219,8 @@ class IncidentStore:
             "ExpressionAttributeValues": to_item({":pk": _index_pk(service_id), ":o": OPEN_PREFIX}),
             "ProjectionExpression": "PK, SK",
         }
-        while True:
-            resp = self._db.query(**kwargs)
-            keys.extend({"PK": i["PK"], "SK": i["SK"]} for i in resp.get("Items", []))
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        for page in self._db.get_paginator("query").paginate(**kwargs):
+            keys.extend({"PK": i["PK"], "SK": i["SK"]} for i in page.get("Items", []))
         found = [Incident.model_validate(from_item(i)) for i in batch_get(self._db, self._table, keys)]
         return [i for i in found if i.is_open]
 
@@ -241,12 +237,9 @@ class IncidentStore:
             ),
             "ScanIndexForward": False,
         }
-        while len(out) < cap:
-            resp = self._db.query(**kwargs)
-            out.extend(IncidentSummary.model_validate(from_item(i)) for i in resp.get("Items", []))
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        pages = self._db.get_paginator("query").paginate(**kwargs, PaginationConfig={"MaxItems": cap})
+        for page in pages:
+            out.extend(IncidentSummary.model_validate(from_item(i)) for i in page.get("Items", []))
         return out[:cap]
 
     def _item(self, incident: Incident) -> dict[str, Any]:

@@ -79,7 +79,6 @@ def query_keys(
     client: DynamoDBClient, table: str, index: str, attr: str, value: str, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Primary keys of the items under one index partition (all pages, or the first ``limit``)."""
-    keys: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "TableName": table,
         "IndexName": index,
@@ -89,9 +88,7 @@ def query_keys(
     }
     if limit:
         kwargs["Limit"] = limit
-    while True:
-        resp = client.query(**kwargs)
-        keys.extend({"PK": i["PK"], "SK": i["SK"]} for i in resp.get("Items", []))
-        if limit or "LastEvaluatedKey" not in resp:
-            return keys
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        pages: Any = [client.query(**kwargs)]  # the first page only
+    else:
+        pages = client.get_paginator("query").paginate(**kwargs)
+    return [{"PK": i["PK"], "SK": i["SK"]} for page in pages for i in page.get("Items", [])]
