@@ -51,7 +51,7 @@ def make_channel(kind: str = "slack", **overrides: Any) -> Channel:
         "teams": {
             "url": "https://prod.westeurope.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=s3cr"
         },
-        "webhook": {"url": "https://receiver.example.com/hook", "secret": "0123456789abcdef-secret"},
+        "webhook": {"url": "https://receiver.example.com/hook", "secret": "0123456789abcdef-Q7zK"},
         "pagerduty": {"routing_key": "R0123456789abcdef0123456789abcd1"},
         "email": {"address": "oncall@example.com"},
         "sms": {"number": "+14155550123"},
