@@ -212,3 +212,57 @@ def test_alertbridge_local_prints_its_url_and_stops_cleanly_on_sigterm() -> None
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_burst_of_50_connections_is_served_without_resets(local: LocalStack) -> None:
+    """Vendors burst: 50 connections opened at once are all answered (no ECONNRESET)."""
+    host, port = local.base_url.removeprefix("http://").split(":")
+    sockets = [socket.create_connection((host, int(port)), timeout=10) for _ in range(50)]
+    for s in sockets:
+        s.sendall(b"GET /status.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answers = []
+    for s in sockets:
+        with s:
+            answers.append(s.recv(12))
+    assert all(a.startswith(b"HTTP/1.") and b" 200" in a for a in answers), answers
+    # The burst above is served on a quiet machine either way; what decides a busy one is the
+    # listen backlog (Send-Q of a listening socket), which must hold the whole burst.
+    listing = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True)
+    backlog = int(listing.stdout.split()[2])
+    assert backlog >= 50, listing.stdout
+
+
+def test_the_access_log_never_prints_a_webhook_token() -> None:
+    from alertbridge_tools.local import mask_tokens
+
+    line = '"POST /hooks/kapacitor/abcDEF123_-xyz HTTP/1.1" 202 -'
+    assert mask_tokens(line) == '"POST /hooks/kapacitor/**** HTTP/1.1" 202 -'
+    assert (
+        mask_tokens('"GET /hooks/heartbeat/tok?x=1 HTTP/1.1"') == '"GET /hooks/heartbeat/****?x=1 HTTP/1.1"'
+    )
+
+
+def test_the_base_url_says_what_is_served_there(local: LocalStack) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(local.base_url + "/", timeout=10) as resp:
+        text = resp.read().decode()
+    assert resp.status == 200
+    assert f"{local.base_url}/status" in text and "/api/" in text and "/hooks/" in text
+
+
+def test_stack_without_aws_configuration_is_one_line_and_exit_1(tmp_path: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "alertbridge_tools.cli", "--stack", "nope", "services", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0 and "region" in done.stderr, done.stderr

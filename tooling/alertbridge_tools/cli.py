@@ -331,6 +331,23 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    except BrokenPipeError:  # `alertbridge ... | head`: the reader left; nothing to report
+        sys.stderr.close()
+        return 1
+    except Exception as exc:  # AWS configuration missing, unreachable API: one line, never a traceback
+        if type(exc).__module__.split(".")[0] not in ("botocore", "boto3", "urllib", "http", "socket"):
+            raise
+        print(f"alertbridge: {_aws_hint(exc)}", file=sys.stderr)
+        return 1
+
+
+def _aws_hint(exc: Exception) -> str:
+    name = type(exc).__name__
+    if name == "NoRegionError":
+        return "no AWS region: pass --region or set AWS_REGION (needed for --stack)"
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return "no AWS credentials: configure them (aws configure, AWS_PROFILE) to use --stack"
+    return f"{name}: {exc}"
 
 
 def _no_url() -> str:

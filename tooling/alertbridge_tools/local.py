@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import sys
 import threading
@@ -29,10 +30,16 @@ class PortInUse(Exception):
     pass
 
 
+class _Server(ThreadingHTTPServer):
+    # Vendors burst (Threat Stack every 10 s, Heroku per event): the default listen backlog of 5
+    # resets connections under a burst of 50; API Gateway never does.
+    request_queue_size = 128
+
+
 class LocalStack:
     def __init__(self, port: int = 3000, host: str = "127.0.0.1", *, quiet: bool = False) -> None:
         try:
-            self.http = ThreadingHTTPServer((host, port), _Handler)
+            self.http = _Server((host, port), _Handler)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUse(
@@ -42,6 +49,7 @@ class LocalStack:
         self.http.daemon_threads = True
         self.http.quiet = quiet  # type: ignore[attr-defined]
         self.base_url = f"http://{host}:{self.http.server_port}"
+        self.http.base_url = self.base_url  # type: ignore[attr-defined]
         self.emulator = MotoServer(host).start()
         for name, value in {
             "AWS_ACCESS_KEY_ID": "local",
@@ -105,6 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else None
         url = urlsplit(self.path)
+        if url.path == "/" and self.command == "GET":  # API Gateway has no root route; say what is here
+            self._reply(200, {"Content-Type": "text/plain; charset=utf-8"}, _index(self.server).encode())
+            return
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         event = proxy_event(
             self.command,
@@ -142,7 +153,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:  # type: ignore[attr-defined]
-            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+            sys.stderr.write(f"{self.address_string()} {mask_tokens(format % args)}\n")
+
+
+def _index(server: Any) -> str:
+    base = server.base_url
+    return (
+        "alertbridge local\n\n"
+        f"  status page   {base}/status  ({base}/status.json)\n"
+        f"  webhooks      POST {base}/hooks/<source>/<token>\n"
+        f"  management    {base}/api/...  (the alertbridge CLI: export ALERTBRIDGE_URL={base})\n"
+    )
+
+
+_TOKEN_IN_PATH = re.compile(r"(/hooks/[^/\s]+/)[^/\s?]+")
+
+
+def mask_tokens(line: str) -> str:
+    """A log line with every webhook token in it masked: tokens are secrets, never logged."""
+    return _TOKEN_IN_PATH.sub(r"\1****", line)
 
 
 def _decode(payload: str, is_base64: bool) -> bytes:
@@ -170,6 +199,7 @@ def run(port: int, on_ready: Callable[[LocalStack], None] | None = None) -> int:
     print(
         f"  management      {stack.base_url}/api/...   (export ALERTBRIDGE_URL={stack.base_url})", flush=True
     )
+    print(f"  status page GET {stack.base_url}/status   (and /status.json)", flush=True)
     print(f"  AWS emulator    {stack.emulator.url}", flush=True)
     if on_ready:
         on_ready(stack)
