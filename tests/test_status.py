@@ -121,6 +121,13 @@ def test_durations(seconds: float, text: str) -> None:
 
 
 # --- the page, pure ----------------------------------------------------------------------------------
+def test_the_board_and_its_html_load_no_storage_code() -> None:
+    """Pure floors: the board and its HTML import neither the AWS SDK nor a store (a fresh interpreter)."""
+    probe = "import sys, alertbridge.status.board, alertbridge.status.html; print(' '.join(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert not {m for m in loaded.split() if m.startswith(("boto3", "botocore", "alertbridge.store"))}
+
+
 def svc(name: str, n: int = 1) -> Service:
     return Service(id=f"svc_{n}", name=name, created_at=NOW - timedelta(days=3))
 
