@@ -58,14 +58,10 @@ from alertbridge.models.alert import Severity  # noqa: E402
 from alertbridge.models.incident import IncidentSummary, Status  # noqa: E402
 from alertbridge.models.records import Service  # noqa: E402
 from alertbridge.observability import logger  # noqa: E402
-from alertbridge.status_page import (  # noqa: E402
-    WORKERS,
-    Snapshot,
-    StatusPage,
-    as_json,
-    build_board,
-    render_html,
-)
+from alertbridge.status.board import Snapshot, build_board, to_json  # noqa: E402
+from alertbridge.status.html import render_html  # noqa: E402
+from alertbridge.status.page import StatusPage  # noqa: E402
+from alertbridge.status.reads import WORKERS  # noqa: E402
 from alertbridge_tools.apigw import proxy_event  # noqa: E402
 from alertbridge_tools.harness import Harness  # noqa: E402
 from awstime import aws_time  # noqa: E402  (bench/awstime.py)
@@ -130,7 +126,7 @@ def bench_render(services: int, repeat: int) -> dict[str, Any]:
     return {
         "html": summary("  board + HTML", timed(lambda: render_html(build_board(snapshots, at)), repeat)),
         "json": summary(
-            "  board + JSON", timed(lambda: json.dumps(as_json(build_board(snapshots, at))), repeat)
+            "  board + JSON", timed(lambda: json.dumps(to_json(build_board(snapshots, at))), repeat)
         ),
     }
 

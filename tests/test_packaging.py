@@ -47,6 +47,21 @@ def test_the_layer_holds_only_the_runtime_package() -> None:
     assert "alertbridge_tools" not in code and "moto" not in code
 
 
+def test_the_package_data_files_ship() -> None:
+    """Files read with importlib.resources (status/status.css, vendors/samples/*.json) ship only if
+    the layer build copies the whole package directory and the wheel takes every file under it."""
+    assert 'cp -R alertbridge "$(ARTIFACTS_DIR)/python/"' in (ROOT / "layers/core/Makefile").read_text()
+    wheel = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert set(wheel) == {"packages"} and "layers/core/alertbridge" in wheel["packages"]  # no file filter
+    package = ROOT / "layers/core/alertbridge"
+    data = [str(p) for p in package.rglob("*") if p.is_file() and p.suffix not in {".py", ".pyc"}]
+    assert str(package / "status" / "status.css") in data
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *data], check=False, capture_output=True, text=True, cwd=ROOT
+    )
+    assert ignored.returncode == 1, f"git-ignored files are left out of the wheel: {ignored.stdout}"
+
+
 def test_functions_are_thin_and_each_source_has_a_function_and_route() -> None:
     template = load_template()
     functions = {

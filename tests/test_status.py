@@ -16,16 +16,10 @@ from alertbridge import runtime
 from alertbridge.models.alert import Severity
 from alertbridge.models.incident import Incident, IncidentSummary, Status
 from alertbridge.models.records import Service, SourceSettings
-from alertbridge.status import ServiceStatus, service_status, worst
-from alertbridge.status_page import (
-    Snapshot,
-    StatusPage,
-    as_json,
-    build_board,
-    collect,
-    duration,
-    render_html,
-)
+from alertbridge.status.board import ServiceStatus, Snapshot, build_board, service_status, to_json, worst
+from alertbridge.status.html import duration, render_html
+from alertbridge.status.page import StatusPage
+from alertbridge.status.reads import collect
 from alertbridge_tools import cli
 from alertbridge_tools.apigw import proxy_event
 from alertbridge_tools.harness import Harness
@@ -127,6 +121,13 @@ def test_durations(seconds: float, text: str) -> None:
 
 
 # --- the page, pure ----------------------------------------------------------------------------------
+def test_the_board_and_its_html_load_no_storage_code() -> None:
+    """Pure floors: the board and its HTML import neither the AWS SDK nor a store (a fresh interpreter)."""
+    probe = "import sys, alertbridge.status.board, alertbridge.status.html; print(' '.join(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert not {m for m in loaded.split() if m.startswith(("boto3", "botocore", "alertbridge.store"))}
+
+
 def svc(name: str, n: int = 1) -> Service:
     return Service(id=f"svc_{n}", name=name, created_at=NOW - timedelta(days=3))
 
@@ -145,7 +146,7 @@ def test_board_shows_open_incidents_worst_first_and_hides_test_ones() -> None:
             make(Severity.LOW, Status.RESOLVED, title="test done", test=True, resolved_at=NOW, n=6),
         ],
     )
-    data = as_json(build_board([snap, Snapshot(svc("search", 2), [], [])], NOW))
+    data = to_json(build_board([snap, Snapshot(svc("search", 2), [], [])], NOW))
     assert data["status"] == "disruption" and data["summary"] == "Major outage"
     checkout, search = data["services"]
     assert [i["title"] for i in checkout["open_incidents"]] == ["errors", "slow", "recovering"]
@@ -198,7 +199,7 @@ def test_every_vendor_and_operator_string_is_escaped() -> None:
 def test_an_empty_page() -> None:
     page = render_html(build_board([], NOW))
     assert "All systems operational" in page and "No services yet." in page
-    assert as_json(build_board([], NOW))["services"] == []
+    assert to_json(build_board([], NOW))["services"] == []
 
 
 class _Stores:

@@ -137,7 +137,7 @@ def management_handler() -> Handler:
 
 def status_handler() -> Handler:
     """The public status page: GET /status (HTML) and GET /status.json, read-only, no auth."""
-    from alertbridge.status_page import StatusPage  # noqa: PLC0415  (only this function)
+    from alertbridge.status.page import StatusPage  # noqa: PLC0415  (only this function)
 
     page = StatusPage(
         runtime.source_store(),

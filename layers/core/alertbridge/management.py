@@ -22,8 +22,8 @@ from alertbridge import decisions, runtime, vendors
 from alertbridge.ingest import Ingest
 from alertbridge.models.incident import Incident, Status
 from alertbridge.models.records import RecoveryPolicy, Source, SourceSettings
-from alertbridge.status import service_status
-from alertbridge.status_page import per_service
+from alertbridge.status.board import service_status
+from alertbridge.status.reads import per_service
 from alertbridge.store.bus import PublishError
 from alertbridge.store.incidents import OPEN_STATUSES, Conflict
 from alertbridge.store.sources import NotFound
