@@ -233,8 +233,8 @@ def run(args: argparse.Namespace, api: Client) -> int:
         emit(args, api.request("GET", f"/api/incidents/{args.incident_id}"), show_incident)
     elif group == "incidents" and command in ("ack", "resolve"):
         action = "acknowledge" if command == "ack" else "resolve"
-        body = {"note": args.note} if args.note else None
-        emit(args, api.request("POST", f"/api/incidents/{args.incident_id}/{action}", body), show_incident)
+        note = {"note": args.note} if args.note else None
+        emit(args, api.request("POST", f"/api/incidents/{args.incident_id}/{action}", note), show_incident)
     elif group == "deliveries" and command == "list":
         only = "rejected" if args.rejected else "unpublished" if args.unpublished else None
         query = {"only": only, "service": args.service, "source": args.source, "limit": str(args.limit)}
