@@ -63,7 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     for name, what in (("ack", "acknowledge"), ("resolve", "resolve")):
         c = cmd(inc, name, f"{what} an incident (as a person)")
         c.add_argument("incident_id")
-        c.add_argument("--by", help="who (default: you)")
+        c.add_argument(
+            "--note",
+            "--by",  # its older name: who acted is the authenticated caller, never this text
+            dest="note",
+            help="a note for the timeline (e.g. 'on call: bob'); who acted is your IAM principal",
+        )
 
     dlv = sub.add_parser("deliveries", help="raw webhook deliveries").add_subparsers(
         dest="command", required=True
@@ -228,8 +233,8 @@ def run(args: argparse.Namespace, api: Client) -> int:
         emit(args, api.request("GET", f"/api/incidents/{args.incident_id}"), show_incident)
     elif group == "incidents" and command in ("ack", "resolve"):
         action = "acknowledge" if command == "ack" else "resolve"
-        body = {"by": args.by or os.environ.get("USER") or "operator"}
-        emit(args, api.request("POST", f"/api/incidents/{args.incident_id}/{action}", body), show_incident)
+        note = {"note": args.note} if args.note else None
+        emit(args, api.request("POST", f"/api/incidents/{args.incident_id}/{action}", note), show_incident)
     elif group == "deliveries" and command == "list":
         only = "rejected" if args.rejected else "unpublished" if args.unpublished else None
         query = {"only": only, "service": args.service, "source": args.source, "limit": str(args.limit)}

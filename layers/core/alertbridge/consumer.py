@@ -11,8 +11,6 @@ all fails alone and, after the queue's maxReceiveCount, lands in the DLQ.
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +22,8 @@ from alertbridge.decisions import Decision, decide
 from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.records import RecoveryPolicy
 from alertbridge.observability import logger
-from alertbridge.store.incidents import Conflict, IncidentStore
+from alertbridge.retry import until_written
+from alertbridge.store.incidents import IncidentStore
 from alertbridge.timestamps import now
 
 MAX_CONFLICT_RETRIES = 12
@@ -131,17 +130,12 @@ def apply_group(
     alerts: list[CanonicalAlert],
     policy: RecoveryPolicy,
 ) -> Decision:
-    """Read, decide, write; on a conflict, again from a fresh read after a jittered pause."""
-    for attempt in range(MAX_CONFLICT_RETRIES):
-        if attempt:
-            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # noqa: S311  (jitter, not crypto)
-        latest = store.latest(service_id, dedup_key)
-        decision = decide(latest, alerts, policy, now())
-        if not decision.writes:
-            return decision
-        try:
+    """Read, decide, write; on a conflict, again from a fresh read (``retry.until_written``)."""
+
+    def attempt() -> Decision:
+        decision = decide(store.latest(service_id, dedup_key), alerts, policy, now())
+        if decision.writes:
             store.save(decision)
-        except Conflict:
-            continue
         return decision
-    raise Conflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
+
+    return until_written(attempt, tries=MAX_CONFLICT_RETRIES)

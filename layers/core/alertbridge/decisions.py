@@ -326,19 +326,27 @@ def _stage(decision: Decision, original: Incident, updated: Incident) -> Inciden
     return updated
 
 
-def manual(current: Incident, action: Literal["acknowledge", "resolve"], who: str, now: datetime) -> Incident:
-    """A person acknowledges or resolves an incident; raises ValueError when that is not possible."""
+def manual(
+    current: Incident,
+    action: Literal["acknowledge", "resolve"],
+    who: str,
+    now: datetime,
+    note: str | None = None,
+) -> Incident:
+    """A person acknowledges or resolves an incident; raises ValueError when that is not possible.
+    ``who`` is recorded as the actor; ``note`` (what the caller wrote) only in the timeline text."""
     if current.is_ledger:
         raise ValueError("not an incident")
     inc = current.model_copy(deep=True)
     inc.updated_at = now
+    noted = f" (note: {note!r})" if note else ""
     if action == "acknowledge":
         if inc.status is not Status.TRIGGERED:
             raise ValueError(f"cannot acknowledge an incident that is {inc.status}")
         inc.status = Status.ACKNOWLEDGED
         inc.acknowledged_at = now
         inc.acknowledged_by = who
-        _note(inc, now, "acknowledged", f"acknowledged by {who}", by=f"person:{who}")
+        _note(inc, now, "acknowledged", f"acknowledged by {who}{noted}", by=f"person:{who}")
     else:
         if inc.status is Status.RESOLVED:
             raise ValueError("the incident is already resolved")
@@ -348,5 +356,5 @@ def manual(current: Incident, action: Literal["acknowledge", "resolve"], who: st
         # A person's resolve counts as a recovery at this moment: older triggers stay closed.
         if inc.last_resolve_at is None or now > inc.last_resolve_at:
             inc.last_resolve_at = now
-        _note(inc, now, "resolved", f"resolved by {who}", by=f"person:{who}")
+        _note(inc, now, "resolved", f"resolved by {who}{noted}", by=f"person:{who}")
     return inc

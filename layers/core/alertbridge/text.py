@@ -3,6 +3,9 @@ error for a 4xx body."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from pydantic import ValidationError
 
 
@@ -11,11 +14,13 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def validation_message(exc: ValidationError, prefix: str = "") -> str:
-    """A short, readable summary of a pydantic error: which fields, what is wrong."""
+def validation_message(exc: ValidationError | Sequence[Mapping[str, Any]], prefix: str = "") -> str:
+    """A short, readable summary of a pydantic error (or of its ``errors()``, as Powertools'
+    request validation hands them over): which fields, what is wrong."""
+    errors = exc.errors(include_url=False, include_input=False) if isinstance(exc, ValidationError) else exc
     parts = []
-    for error in exc.errors(include_url=False, include_input=False)[:5]:
+    for error in errors[:5]:
         where = ".".join(str(p) for p in error["loc"]) or "body"
         parts.append(f"{prefix}{where}: {error['msg']}")
-    more = exc.error_count() - len(parts)
+    more = len(errors) - len(parts)
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

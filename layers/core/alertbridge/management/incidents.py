@@ -1,0 +1,80 @@
+"""/api/incidents: list, show, and a person's acknowledge or resolve."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from pydantic import AliasChoices, Field
+
+from alertbridge import operations, runtime
+from alertbridge.management.bodies import Body, Limit
+from alertbridge.management.views import incident_view
+
+router = APIGatewayRouter()
+
+
+class PersonAction(Body):
+    """Who acts is never taken from here (see :func:`principal`): ``note`` (``by`` from older
+    clients) is kept as a note on the timeline entry."""
+
+    note: str | None = Field(
+        default=None, min_length=1, max_length=100, validation_alias=AliasChoices("note", "by")
+    )
+
+
+def principal(event: APIGatewayProxyEvent) -> str | None:
+    """The authenticated caller: the IAM principal API Gateway verified (the management API is
+    IAM-authorized on AWS). None on the local stack, which authenticates nobody."""
+    identity = event.request_context.identity
+    return identity.user_arn or identity.caller or None
+
+
+@router.get("/api/incidents")
+def list_incidents(
+    status: Annotated[operations.StatusFilter, Query()] = "open",
+    service: Annotated[str | None, Query()] = None,
+    source: Annotated[str | None, Query()] = None,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    found, next_cursor = operations.list_incidents(
+        runtime.source_store(),
+        runtime.incident_store(),
+        status=status,
+        service_id=service,
+        source=source,
+        limit=limit,
+        cursor=cursor,
+    )
+    return {"incidents": [incident_view(i) for i in found], "cursor": next_cursor}
+
+
+@router.get("/api/incidents/<incident_id>")
+def show_incident(incident_id: str) -> dict[str, Any]:
+    return incident_view(operations.show_incident(runtime.incident_store(), incident_id), timeline=True)
+
+
+@router.post("/api/incidents/<incident_id>/acknowledge")
+def acknowledge(incident_id: str, request: PersonAction | None = None) -> dict[str, Any]:
+    return _act(incident_id, "acknowledge", request)
+
+
+@router.post("/api/incidents/<incident_id>/resolve")
+def resolve(incident_id: str, request: PersonAction | None = None) -> dict[str, Any]:
+    return _act(incident_id, "resolve", request)
+
+
+def _act(
+    incident_id: str, action: Literal["acknowledge", "resolve"], request: PersonAction | None
+) -> dict[str, Any]:
+    updated = operations.act(
+        runtime.incident_store(),
+        incident_id,
+        action,
+        principal=principal(router.current_event),
+        note=request.note if request else None,
+    )
+    return incident_view(updated, timeline=True)

@@ -1,0 +1,42 @@
+"""/api/services: create, list, show (with its status and its sources' health)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import Field
+
+from alertbridge import operations, runtime
+from alertbridge.management.bodies import Body
+from alertbridge.management.views import health_view
+
+router = APIGatewayRouter()
+
+
+class NewService(Body):
+    name: str = Field(min_length=1, max_length=100)
+
+
+@router.post("/api/services")
+def create_service(request: NewService) -> Response[Any]:
+    service = operations.create_service(runtime.source_store(), request.name)
+    return Response(201, "application/json", {"id": service.id, "name": service.name})
+
+
+@router.get("/api/services")
+def list_services() -> list[dict[str, Any]]:
+    return [s.model_dump(mode="json") for s in runtime.source_store().list_services()]
+
+
+@router.get("/api/services/<service_id>")
+def show_service(service_id: str) -> dict[str, Any]:
+    overview = operations.show_service(
+        runtime.source_store(), runtime.delivery_store(), runtime.incident_store(), service_id
+    )
+    return {
+        **overview.service.model_dump(mode="json"),
+        "status": overview.status.value,
+        "sources": [health_view(h) for h in overview.sources],
+    }

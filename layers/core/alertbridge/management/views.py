@@ -1,0 +1,63 @@
+"""The answers' shapes: what the management API shows of a record (never a token but the once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from alertbridge.models.incident import Incident
+from alertbridge.models.records import Source
+from alertbridge.operations import SourceHealth
+from alertbridge.settings import settings
+from alertbridge.timestamps import iso
+
+
+def base_url(event: APIGatewayProxyEvent) -> str:
+    """Where webhooks are sent: ``PUBLIC_BASE_URL`` when set (the local stack sets it; so may a
+    custom domain), else the URL this request came in on, less the route: API Gateway gives the
+    path the caller used (``/<stage>/api/...`` on an execute-api host, the base path mapping's on a
+    custom domain) beside the route's own (``/api/...``), and what precedes it is the API's root."""
+    configured = settings().public_base_url
+    if configured:
+        return configured
+    headers = event.headers
+    host = headers.get("host") or "localhost"
+    proto = headers.get("x-forwarded-proto") or "https"
+    called = event.request_context.path or event.path
+    root = called.removesuffix(event.path) if called.endswith(event.path) else ""
+    return f"{proto}://{host}{root}"
+
+
+def source_view(record: Source) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "service_id": record.service_id,
+        "source": record.source,
+        "recovery_policy": record.settings.recovery_policy,
+        "severity_filter": list(record.settings.severity_filter) if record.settings.severity_filter else None,
+        "has_secret": record.settings.secret is not None,
+        "created_at": iso(record.created_at),
+        "token_rotated_at": iso(record.token_rotated_at) if record.token_rotated_at else None,
+    }
+
+
+def token_view(record: Source, token: str, root: str) -> dict[str, Any]:
+    """A source with the token just made (shown this once) and its webhook URL under ``root``."""
+    return {**source_view(record), "token": token, "webhook_url": f"{root}/hooks/{record.source}/{token}"}
+
+
+def health_view(health: SourceHealth) -> dict[str, Any]:
+    return {
+        **source_view(health.source),
+        "last_delivery_at": iso(health.last_delivery_at) if health.last_delivery_at else None,
+        "active": health.active,
+    }
+
+
+def incident_view(incident: Incident, *, timeline: bool = False) -> dict[str, Any]:
+    data = incident.model_dump(mode="json", exclude={"event_ids", "timeline", "ledger", "version"})
+    if timeline:
+        data["timeline"] = [e.model_dump(mode="json") for e in incident.timeline]
+        data["timeline_omitted"] = incident.timeline_omitted
+    return data
