@@ -23,8 +23,8 @@ from alertbridge.ingest import Ingest
 from alertbridge.models.incident import Incident
 from alertbridge.models.records import DeliveryRecord, RecoveryPolicy, Service, Source, SourceSettings
 from alertbridge.retry import until_written
-from alertbridge.status import ServiceStatus, service_status
-from alertbridge.status_page import per_service
+from alertbridge.status.board import ServiceStatus, service_status
+from alertbridge.status.reads import per_service
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore
 from alertbridge.store.incidents import OPEN_STATUSES, Conflict, IncidentStore

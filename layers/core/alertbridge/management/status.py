@@ -1,4 +1,4 @@
-"""/api/status: every service's status, for operators (the public page is ``status_page``)."""
+"""/api/status: every service's status, for operators (the public page is ``alertbridge.status.page``)."""
 
 from __future__ import annotations
 
