@@ -31,7 +31,7 @@ from alertbridge.store.deliveries import DeliveryStore, new_delivery_id, safe_he
 from alertbridge.store.sources import SourceStore
 from alertbridge.text import validation_message
 from alertbridge.timestamps import now
-from alertbridge.vendors.base import Delivery, PayloadError
+from alertbridge.vendors.base import Delivery, PayloadError, VendorMapping
 
 
 class Ingest:
@@ -39,14 +39,17 @@ class Ingest:
 
     def __init__(
         self,
-        source: str,
+        mapping: VendorMapping | str,
         tokens: SourceStore,
         deliveries: DeliveryStore,
         publisher: Publisher,
         *,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
-        self.source = source
+        # A module when the function serves one source (imported statically); a name when it serves
+        # them all (the management function's test alerts and replays), looked up in the registry.
+        self.mapping = vendors.module(mapping) if isinstance(mapping, str) else mapping
+        self.source = self.mapping.NAME
         self._tokens = tokens
         self._deliveries = deliveries
         self._publisher = publisher
@@ -92,7 +95,9 @@ class Ingest:
                 test,
             )
         try:
-            result = normalize(record, delivery, delivery_id, test=test, verify=replay_of is None)
+            result = normalize(
+                self.mapping, record, delivery, delivery_id, test=test, verify=replay_of is None
+            )
         except vendors.Unauthorized as exc:
             return self._reject(record, delivery, delivery_id, 401, str(exc), test)
         except PayloadError as exc:

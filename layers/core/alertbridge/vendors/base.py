@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -72,6 +72,15 @@ class Rejected:
 
 
 Item = Draft | Ignored | Rejected
+
+
+class VendorMapping(Protocol):
+    """What a mapping module is (``vendors/<name>/__init__.py``); a module that also defines
+    ``verify(delivery)`` has its signature checked first (read with ``getattr``: it is optional)."""
+
+    NAME: str
+
+    def map_delivery(self, delivery: Delivery) -> list[Item]: ...
 
 
 class PayloadError(Exception):
