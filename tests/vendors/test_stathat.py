@@ -122,7 +122,7 @@ def test_retries_within_a_minute_count_once_and_a_later_refire_counts_again() ->
     retry = one_draft(stathat.map_delivery(replace(first, received_at=RECEIVED + timedelta(seconds=20))))
     later = one_draft(stathat.map_delivery(replace(first, received_at=RECEIVED + timedelta(minutes=5))))
     assert a.vendor_id == retry.vendor_id == vendor_id("alert:k3Dq", sample("stathat-alert.json"))
-    assert later.vendor_id == "alert:k3Dq|2024-05-14T10:08Z"
+    assert later.vendor_id.startswith("alert:k3Dq|2024-05-14T10:08Z|")
     assert a.dedup_key == later.dedup_key
 
 
