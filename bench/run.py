@@ -278,7 +278,7 @@ def normalization(repeat: int) -> list[Figure]:
         )
 
         def ours() -> None:
-            alerts = normalize(source, delivery, "dlv_bench").alerts  # noqa: B023
+            alerts = normalize(vendors.module(kind), source, delivery, "dlv_bench").alerts  # noqa: B023
             chunks([entry(a, "bus") for a in alerts])
 
         def floor() -> None:
@@ -287,7 +287,7 @@ def normalization(repeat: int) -> list[Figure]:
         # What the bus contract alone costs: the same alerts' canonical fields, already mapped and
         # cut, validated as CanonicalAlert and serialized into PutEvents entries (no vendor parsing,
         # no mapping). Where this part alone is over 2x the floor, no mapping can meet the target.
-        drafts = vendors.mapper(kind)(delivery)
+        drafts = vendors.module(kind).map_delivery(delivery)
         shared = delivery_fields(source, delivery, "dlv_bench", test=False)
         fields = [_canonical(d, i, shared) for i, d in enumerate(drafts) if isinstance(d, Draft)]
 

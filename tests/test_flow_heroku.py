@@ -5,9 +5,6 @@ HMAC signature is verified over the raw bytes when the source has a secret.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -16,6 +13,7 @@ from alertbridge import runtime
 from alertbridge.models.alert import Severity
 from alertbridge.models.incident import Status
 from alertbridge.models.records import SourceSettings
+from alertbridge.vendors import heroku as heroku_mapping
 from alertbridge_tools.apigw import event_body, load_event
 from alertbridge_tools.harness import Harness, Response
 
@@ -58,7 +56,7 @@ def send(stack: Harness, hook: Hook, *cases: str) -> list[Response]:
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return heroku_mapping.sign(secret, body)
 
 
 def kinds(incident: Any) -> list[str]:

@@ -1,6 +1,6 @@
 """Uptrends custom integration end to end on moto (PRODUCT.md §1, §5; vendors.md §4): Alert (or
 Error) opens, Ok resolves or, with the "monitor" recovery policy, moves the incident to monitoring;
-Reminder adds to the open incident and never opens one. The template documented in docs/uptrends.md
+Reminder adds to the open incident and never opens one. The template documented in vendors/uptrends/README.md
 is valid JSON once filled in, and maps.
 """
 
@@ -33,7 +33,7 @@ from tests.test_sources_flow import (  # stack, service_id: the shared module fi
 
 INCIDENT_KEY = "ba8ffcb7-5de0-489e-b649-f00f0b447e80-0-30833627687"
 MONITOR_GUID = "849b2046-213d-43ad-9efc-5af1faaeb222"
-DOC = ROOT / "docs" / "uptrends.md"
+DOC = ROOT / "layers/core/alertbridge/vendors/uptrends/README.md"
 VENDORS_MD = ROOT.parent / "shared" / "spec" / "vendors.md"
 
 
@@ -184,7 +184,7 @@ def test_default_policy_resolves_and_a_new_alert_is_a_recurrence(
     assert (new.status, new.recurrence_of) == (Status.TRIGGERED, first.id)
 
 
-# --- the documented template (docs/uptrends.md) ---------------------------------------------------
+# --- the documented template (vendors/uptrends/README.md) ---------------------------------------------------
 
 PLACEHOLDER = re.compile(r"\{\{@JsonEncode\(\{\{@([\w.]+)\}\}\)\}\}|\{\{@([\w.]+)\}\}")
 # What Uptrends substitutes for each variable (everything else gets a plain sample string).

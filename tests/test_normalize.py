@@ -3,9 +3,12 @@ is never refused for length), the title's fallback, test alerts on their own key
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+from alertbridge import vendors
 from alertbridge.models.alert import (
     MAX_DESCRIPTION,
     MAX_KEY,
@@ -17,7 +20,8 @@ from alertbridge.models.alert import (
     Severity,
 )
 from alertbridge.models.records import Source
-from alertbridge.normalize import MAX_TAG_KEY, _canonical, delivery_fields, event_id
+from alertbridge.normalize import MAX_TAG_KEY, _canonical, delivery_fields, event_id, normalize
+from alertbridge.store.bus import entry
 from alertbridge.vendors.base import Delivery, Draft
 
 RECEIVED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -69,3 +73,23 @@ def test_a_test_alert_is_its_own_event_on_its_own_key() -> None:
     real, test = canonical(draft()), canonical(draft(), test=True)
     assert real.event_id == event_id("svc_1", "kapacitor", "v1")
     assert test.dedup_key == "test:cpu:web-1" and test.event_id != real.event_id and test.test
+
+
+LONE = "\ud800"  # valid JSON ("\\ud800"), not encodable as UTF-8
+SURROGATE_BODIES: dict[str, Any] = {
+    "kapacitor": {"id": f"cpu{LONE}", "level": "CRITICAL", "time": f"2024-05-14T10:00:10Z{LONE}"},
+    "threatstack": {"alerts": [{"id": f"a{LONE}", "severity": 1, "title": f"t{LONE}"}]},
+    "heroku": {"id": f"e{LONE}", "resource": "app", "action": "update", "created_at": LONE},
+    "uptrends": {"alert": {"type": "Alert", "timestampUtc": LONE}, "incident": {"key": f"k{LONE}"}},
+    "stathat": {"id": f"s{LONE}", "stat_name": f"n{LONE}"},
+}
+
+
+@pytest.mark.parametrize("name", vendors.SOURCES)
+def test_a_lone_surrogate_in_an_id_or_a_time_is_accepted_escaped_and_publishable(name: str) -> None:
+    source = Source(id="src_1", service_id="svc_1", source=name, token_hash="0" * 64, created_at=RECEIVED)
+    body = json.dumps(SURROGATE_BODIES[name]).encode()
+    delivery = Delivery(body=body, headers={"content-type": "application/json"}, received_at=RECEIVED)
+    [alert] = normalize(vendors.module(name), source, delivery, "dlv_1").alerts
+    assert "\\ud800" in alert.dedup_key and alert.occurred_at == RECEIVED
+    assert json.loads(entry(alert, "bus")["Detail"])["dedup_key"] == alert.dedup_key

@@ -35,10 +35,11 @@ def event_delivery(path: Path, settings: SourceSettings | None = None) -> Delive
 
 def run(source: str, d: Delivery) -> list[Item]:
     """What ingest does with a delivery: the source's verify (if any), then its mapping."""
-    verify = vendors.verifier(source)
+    mapping = vendors.module(source)
+    verify = getattr(mapping, "verify", None)
     if verify is not None:
         verify(d)
-    return vendors.mapper(source)(d)
+    return mapping.map_delivery(d)
 
 
 def one_draft(items: list[Item]) -> Draft:

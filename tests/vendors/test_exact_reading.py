@@ -46,7 +46,7 @@ def leniently(mapping: Callable[[Any], list[Item]], body: bytes) -> list[Item] |
 
 @pytest.mark.parametrize("source", MODELS)
 def test_both_readings_agree(source: str, record_property: Any) -> None:
-    mapping, model = vendors.mapper(source), MODELS[source]
+    mapping, model = vendors.module(source).map_delivery, MODELS[source]
     sample = json.loads(vendors.sample(source))
     ways: Counter[str] = Counter()
 

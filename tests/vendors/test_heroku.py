@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -31,11 +28,7 @@ APP_TAGS = {"app": "acme-api-prod", "app_id": APP}
 
 
 def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return {
-        "Content-Type": "application/json",
-        "Heroku-Webhook-Hmac-SHA256": base64.b64encode(digest).decode(),
-    }
+    return {"Content-Type": "application/json", "Heroku-Webhook-Hmac-SHA256": heroku.sign(secret, body)}
 
 
 def mapped(value: Any) -> list[Any]:
@@ -103,7 +96,7 @@ def test_ingest_answers_401_for_a_bad_signature_and_keeps_the_delivery(
     stack: Harness, service_id: str
 ) -> None:
     _, token = stack.add_source(service_id, "heroku", SIGNED)
-    ingest = Ingest("heroku", runtime.source_store(), runtime.delivery_store(), runtime.publisher())
+    ingest = Ingest(heroku, runtime.source_store(), runtime.delivery_store(), runtime.publisher())
     body = sample("heroku-build-failed.json")
 
     good = ingest.handle(token, body, {"Heroku-Webhook-Hmac-SHA256": VECTOR})

@@ -145,3 +145,17 @@ def test_every_event_file_maps_as_its_name_says() -> None:
         else:
             with pytest.raises(PayloadError):
                 run("kapacitor", event_delivery(path))
+
+
+@pytest.mark.parametrize("duration", ["5m0s", "1h2m3.5s", "0s", None, 3.5e11, {"odd": True}])
+def test_a_duration_of_any_shape_never_rejects_the_alert(duration: object) -> None:
+    """``duration`` is not read: a Go duration string (other tools' fixtures) is accepted like nanoseconds."""
+    body = sample_json("kapacitor-critical.json") | {"duration": duration}
+    draft = one_draft(run("kapacitor", delivery(body)))
+    assert draft.severity is Severity.CRITICAL and draft.dedup_key == KEY
+
+
+def test_an_unknown_previous_level_is_dropped_not_rejected() -> None:
+    body = sample_json("kapacitor-ok.json") | {"previousLevel": "UNKNOWN"}
+    draft = one_draft(run("kapacitor", delivery(body)))
+    assert draft.action is Action.RESOLVE and draft.severity is Severity.INFO

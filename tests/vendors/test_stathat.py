@@ -12,7 +12,7 @@ from alertbridge.models.alert import Action, Severity
 from alertbridge.vendors import stathat
 from alertbridge.vendors.base import Draft, PayloadError
 
-from tests.conftest import sample
+from tests.conftest import sample, sample_json
 from tests.vendors.helpers import RECEIVED, delivery, event_delivery, event_files, one_draft, run
 
 MINUTE = "2024-05-14T10:03Z"  # RECEIVED, to the minute
@@ -34,10 +34,15 @@ def stat_key(name: str) -> str:
     return f"stat:{hashlib.sha256(name.encode()).hexdigest()[:16]}"
 
 
+def vendor_id(key: str, body: bytes) -> str:
+    """The key, the minute received and the body's bytes: only an identical retry is the same event."""
+    return f"{key}|{MINUTE}|{hashlib.sha256(body).hexdigest()[:16]}"
+
+
 def test_json_sample() -> None:
     assert stathat.map_delivery(delivery(sample("stathat-alert.json"))) == [
         Draft(
-            vendor_id=f"alert:k3Dq|{MINUTE}",
+            vendor_id=vendor_id("alert:k3Dq", sample("stathat-alert.json")),
             action=Action.TRIGGER,
             dedup_key="alert:k3Dq",
             severity=Severity.MEDIUM,
@@ -54,7 +59,7 @@ def test_form_encoded_body() -> None:
     body = b"id=k3Dq&stat_id=Zp9w&stat_name=api+request+time&kind=value&time_window=1h&operator=greater+than"
     assert stathat.map_delivery(delivery(body, FORM)) == [
         Draft(
-            vendor_id=f"alert:k3Dq|{MINUTE}",
+            vendor_id=vendor_id("alert:k3Dq", body),
             action=Action.TRIGGER,
             dedup_key="alert:k3Dq",
             severity=Severity.MEDIUM,
@@ -76,7 +81,7 @@ def test_plain_text_body() -> None:
     title = "api request time was greater than 500 over the last 1h"
     assert stathat.map_delivery(delivery(body, TEXT)) == [
         Draft(
-            vendor_id=f"{stat_key(title)}|{MINUTE}",
+            vendor_id=vendor_id(stat_key(title), body),
             action=Action.TRIGGER,
             dedup_key=stat_key(title),
             severity=Severity.MEDIUM,
@@ -116,8 +121,8 @@ def test_retries_within_a_minute_count_once_and_a_later_refire_counts_again() ->
     a = one_draft(stathat.map_delivery(first))
     retry = one_draft(stathat.map_delivery(replace(first, received_at=RECEIVED + timedelta(seconds=20))))
     later = one_draft(stathat.map_delivery(replace(first, received_at=RECEIVED + timedelta(minutes=5))))
-    assert a.vendor_id == retry.vendor_id == "alert:k3Dq|2024-05-14T10:03Z"
-    assert later.vendor_id == "alert:k3Dq|2024-05-14T10:08Z"
+    assert a.vendor_id == retry.vendor_id == vendor_id("alert:k3Dq", sample("stathat-alert.json"))
+    assert later.vendor_id.startswith("alert:k3Dq|2024-05-14T10:08Z|")
     assert a.dedup_key == later.dedup_key
 
 
@@ -172,3 +177,13 @@ def test_every_event_file_maps() -> None:
         assert isinstance(draft, Draft)
         assert (draft.tags["body_format"], draft.dedup_key) == EXPECTED_EVENTS[path.stem], path.stem
     assert seen == {*EXPECTED_EVENTS, "empty"}
+
+
+def test_a_different_body_in_the_same_minute_is_a_new_event_an_identical_one_a_retry() -> None:
+    """After a manual resolve StatHat may fire again within the minute: only the same bytes are a retry."""
+    first = one_draft(run("stathat", delivery(sample("stathat-alert.json"))))
+    retry = one_draft(run("stathat", delivery(sample("stathat-alert.json"))))
+    changed = sample_json("stathat-alert.json") | {"threshold": 600}
+    other = one_draft(run("stathat", delivery(changed)))
+    assert retry.vendor_id == first.vendor_id
+    assert other.vendor_id != first.vendor_id and other.dedup_key == first.dedup_key

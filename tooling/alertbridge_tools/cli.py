@@ -14,9 +14,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from alertbridge.vendors import SOURCES
+
 from alertbridge_tools.client import ApiError, Client
 
-SOURCES = ("kapacitor", "threatstack", "heroku", "uptrends", "stathat")
 STATUSES = ("open", "triggered", "acknowledged", "monitoring", "resolved", "all")
 
 

@@ -9,15 +9,14 @@ identical files.
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
+
+from alertbridge.vendors import heroku as heroku_mapping
 
 from alertbridge_tools.apigw import EVENTS_DIR, EXAMPLE_TOKEN, webhook_event
 
@@ -115,10 +114,6 @@ def threatstack() -> dict[str, Case]:
     }
 
 
-def heroku_signature(body: bytes, secret: str = HEROKU_SECRET) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
 def _heroku_variant(name: str, case: str, data: dict[str, Any], **envelope: Any) -> bytes:
     """A sample with fresh event ids and the given ``data`` fields and envelope fields changed."""
     event = copy.deepcopy(sample_json(name))
@@ -181,7 +176,8 @@ def heroku() -> dict[str, Case]:
         "app-update": sample("heroku-app-update.json"),
     }
     return {
-        case: (body, {"Heroku-Webhook-Hmac-SHA256": heroku_signature(body)}) for case, body in bodies.items()
+        case: (body, {"Heroku-Webhook-Hmac-SHA256": heroku_mapping.sign(HEROKU_SECRET, body)})
+        for case, body in bodies.items()
     }
 
 

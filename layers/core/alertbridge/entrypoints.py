@@ -20,20 +20,21 @@ if TYPE_CHECKING:
     from alertbridge.http import Answer
     from alertbridge.models.alert import CanonicalAlert
     from alertbridge.models.records import RecoveryPolicy
+    from alertbridge.vendors.base import VendorMapping
 
 
-def ingest_handler(source: str) -> Handler:
-    from alertbridge import vendors  # noqa: PLC0415
+def ingest_handler(mapping: VendorMapping) -> Handler:
+    """The webhook of one source; ``mapping`` is its module, imported by ``functions/<name>/app.py``."""
     from alertbridge.http import Answer, decode_body, response  # noqa: PLC0415
     from alertbridge.ingest import Ingest  # noqa: PLC0415
     from alertbridge.store.bus import PublishError  # noqa: PLC0415
 
-    vendors.module(source)  # the mapping loads at init, not on the first webhook
+    source = mapping.NAME
     metrics = EphemeralMetrics(service=f"ingest-{source}")
     metrics.set_default_dimensions(source=source)
     config = settings()
     ingest = Ingest(
-        source,
+        mapping,
         runtime.source_store(),
         runtime.delivery_store(),
         runtime.publisher(),

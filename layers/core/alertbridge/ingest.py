@@ -31,7 +31,7 @@ from alertbridge.store.deliveries import DeliveryStore, new_delivery_id, safe_he
 from alertbridge.store.sources import SourceStore
 from alertbridge.text import validation_message
 from alertbridge.timestamps import now
-from alertbridge.vendors.base import Delivery, PayloadError
+from alertbridge.vendors.base import Delivery, PayloadError, VendorMapping
 
 
 class Ingest:
@@ -39,22 +39,23 @@ class Ingest:
 
     def __init__(
         self,
-        source: str,
-        tokens: SourceStore,
+        mapping: VendorMapping,
+        sources: SourceStore,
         deliveries: DeliveryStore,
         publisher: Publisher,
         *,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
-        self.source = source
-        self._tokens = tokens
+        self.mapping = mapping  # an ingest function's own module; the management function's from the registry
+        self.source = mapping.NAME
+        self._sources = sources
         self._deliveries = deliveries
         self._publisher = publisher
         self._max_body = max_body
 
     def handle(self, token: str | None, body: bytes, headers: Mapping[str, str]) -> Answer:
         """A webhook delivery: the token first, then everything else."""
-        record = self._tokens.authenticate(token) if token else None
+        record = self._sources.authenticate(token) if token else None
         if record is None or record.source != self.source:
             # Same answer for "no such token" and "token of another source": nothing to learn.
             return Answer.error(404, "unknown webhook token")
@@ -92,7 +93,9 @@ class Ingest:
                 test,
             )
         try:
-            result = normalize(record, delivery, delivery_id, test=test, verify=replay_of is None)
+            result = normalize(
+                self.mapping, record, delivery, delivery_id, test=test, verify=replay_of is None
+            )
         except vendors.Unauthorized as exc:
             return self._reject(record, delivery, delivery_id, 401, str(exc), test)
         except PayloadError as exc:

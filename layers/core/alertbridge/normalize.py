@@ -8,10 +8,10 @@ is never rejected for length) and derives each alert's deterministic event id.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from alertbridge import vendors
 from alertbridge.models.alert import (
     MAX_DESCRIPTION,
     MAX_KEY,
@@ -23,7 +23,7 @@ from alertbridge.models.alert import (
 )
 from alertbridge.models.records import Outcome, Source
 from alertbridge.text import cut
-from alertbridge.vendors.base import Delivery, Draft, Ignored, PayloadError
+from alertbridge.vendors.base import Delivery, Draft, Ignored, PayloadError, VendorMapping
 
 MAX_TAG_KEY = 64  # tag names are the mappings' own; cut anyway, like every vendor-controlled text
 
@@ -52,14 +52,20 @@ def event_id(service_id: str, source: str, vendor_id: str) -> str:
 
 
 def normalize(
-    source: Source, delivery: Delivery, delivery_id: str, *, test: bool = False, verify: bool = True
+    mapping: VendorMapping,
+    source: Source,
+    delivery: Delivery,
+    delivery_id: str,
+    *,
+    test: bool = False,
+    verify: bool = True,
 ) -> Normalized:
     """Run the source's mapping over a delivery. Raises PayloadError (4xx), vendors.Unauthorized and
     ValidationError (a draft the canonical model refuses)."""
-    verifier = vendors.verifier(source.source) if verify else None
+    verifier: Callable[[Delivery], None] | None = getattr(mapping, "verify", None) if verify else None
     if verifier is not None:
         verifier(delivery)
-    items = vendors.mapper(source.source)(delivery)
+    items = mapping.map_delivery(delivery)
     if not items:
         raise PayloadError("the body holds no alert")
     shared = delivery_fields(source, delivery, delivery_id, test=test)

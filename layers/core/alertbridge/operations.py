@@ -9,9 +9,6 @@ request is understood but the state forbids it; ``management`` turns each into i
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -30,6 +27,7 @@ from alertbridge.store.deliveries import DeliveryStore
 from alertbridge.store.incidents import OPEN_STATUSES, Conflict, IncidentStore
 from alertbridge.store.sources import SourceStore
 from alertbridge.timestamps import iso, now
+from alertbridge.vendors import heroku
 
 # Which incidents a listing asks for: a status, or "open" (any but resolved), or "all".
 # tests/test_management.py checks that it names every Status.
@@ -128,9 +126,8 @@ def send_test_alert(
     body = vendors.sample(record.source)
     headers = {"Content-Type": "application/json", "User-Agent": "alertbridge-test-alert"}
     if record.settings.secret:  # sign it the way the vendor would
-        digest = hmac.new(record.settings.secret.encode(), body, hashlib.sha256).digest()
-        headers["Heroku-Webhook-Hmac-SHA256"] = base64.b64encode(digest).decode()
-    ingest = Ingest(record.source, sources, deliveries, publisher)
+        headers["Heroku-Webhook-Hmac-SHA256"] = heroku.sign(record.settings.secret, body)
+    ingest = Ingest(vendors.module(record.source), sources, deliveries, publisher)
     return ingest.receive(record, body, headers, test=True)
 
 
@@ -233,5 +230,5 @@ def replay(sources: SourceStore, deliveries: DeliveryStore, publisher: Publisher
     if record.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND):
         raise Refused("a delivery that failed authentication is never replayed")
     source = sources.get_source(record.source_id)
-    ingest = Ingest(source.source, sources, deliveries, publisher)
+    ingest = Ingest(vendors.module(source.source), sources, deliveries, publisher)
     return ingest.receive(source, body, record.headers, replay_of=record)

@@ -1,33 +1,29 @@
-"""Vendor mappings, one module per source. A module provides:
+"""Vendor mappings, one folder per source: ``vendors/<name>/`` holds the mapping (``__init__.py``),
+its test-alert ``sample.json``, its ``README.md`` (setup, wire quirks, severity table) and its
+``cases.json`` (bodies with their expected outcomes). The "add a source" checklist is README.md here.
+
+A mapping module provides:
 
 - ``NAME``: the source name used in routes (``/hooks/<NAME>/{token}``) and on the bus;
 - ``SEVERITY``: the vendor's scale -> canonical severity, in one place;
 - ``map_delivery(delivery) -> list[Item]``: the mapping itself;
 - optionally ``verify(delivery) -> None``: a signature check that raises ``Unauthorized``.
 
-Modules are imported on first use, so an ingest function loads only its own mapping.
+``SOURCES`` is the one list of sources; everything else (the CLI, the demo, the events, the
+template checks) derives from it. An ingest function imports its own mapping statically
+(``from alertbridge.vendors import kapacitor``), so its cold start loads no other vendor; only
+``module`` (the management function, which serves every source) loads the registry of all of them.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from functools import cache
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
-from alertbridge.vendors.base import Delivery, Item
+if TYPE_CHECKING:
+    from alertbridge.vendors.base import VendorMapping
 
-# source name -> module. Adding a source: a module here, a function + route in template.yaml.
-MODULES: dict[str, str] = {
-    "kapacitor": "alertbridge.vendors.kapacitor",
-    "threatstack": "alertbridge.vendors.threatstack",
-    "heroku": "alertbridge.vendors.heroku",
-    "uptrends": "alertbridge.vendors.uptrends",
-    "stathat": "alertbridge.vendors.stathat",
-}
-
-SOURCES: tuple[str, ...] = tuple(MODULES)
+SOURCES: tuple[str, ...] = ("kapacitor", "threatstack", "heroku", "uptrends", "stathat")
 
 
 class Unauthorized(Exception):
@@ -38,25 +34,18 @@ class UnknownSource(KeyError):
     pass
 
 
-@cache  # looked up on every delivery
-def module(name: str) -> ModuleType:
+def module(name: str) -> VendorMapping:
+    """The mapping of source ``name``; the first call loads every mapping (``registry``)."""
+    from alertbridge.vendors.registry import MAPPINGS  # noqa: PLC0415  (not in an ingest function)
+
     try:
-        return importlib.import_module(MODULES[name])
+        return MAPPINGS[name]
     except KeyError:
         raise UnknownSource(name) from None
 
 
-def mapper(name: str) -> Callable[[Delivery], list[Item]]:
-    fn: Callable[[Delivery], list[Item]] = module(name).map_delivery
-    return fn
-
-
-def verifier(name: str) -> Callable[[Delivery], None] | None:
-    fn: Callable[[Delivery], None] | None = getattr(module(name), "verify", None)
-    return fn
-
-
 def sample(name: str) -> bytes:
-    """A real-shaped payload of the source (``samples/<name>.json``): what a test alert sends."""
-    module(name)  # unknown source -> UnknownSource
-    return (Path(__file__).parent / "samples" / f"{name}.json").read_bytes()
+    """A real-shaped payload of the source (``<name>/sample.json``): what a test alert sends."""
+    if name not in SOURCES:
+        raise UnknownSource(name)
+    return (Path(__file__).parent / name / "sample.json").read_bytes()

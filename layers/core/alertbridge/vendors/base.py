@@ -9,10 +9,11 @@ A mapping turns one raw delivery into a list of items, one per vendor alert in i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -74,6 +75,15 @@ class Rejected:
 Item = Draft | Ignored | Rejected
 
 
+class VendorMapping(Protocol):
+    """What a mapping module is (``vendors/<name>/__init__.py``); a module that also defines
+    ``verify(delivery)`` has its signature checked first (read with ``getattr``: it is optional)."""
+
+    NAME: str
+
+    def map_delivery(self, delivery: Delivery) -> list[Item]: ...
+
+
 class PayloadError(Exception):
     """The delivery as a whole cannot be understood: answered with ``status`` and a JSON error."""
 
@@ -95,11 +105,35 @@ def decode_text(delivery: Delivery) -> str:
         ) from exc
 
 
+# A JSON escape of a UTF-16 surrogate: the only way a lone surrogate (valid JSON, not encodable as
+# UTF-8) gets into a body's text; raw text is decoded from UTF-8, so it cannot hold one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def loads(text: str) -> Any:
+    """``json.loads``, with lone surrogates (``"\\ud800"``) written as their escape: such text can
+    be neither hashed, validated nor published, and an alert is not lost to it."""
+    value = json.loads(text)
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        return _escaped(value)
+    return value
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [_escaped(item) for item in value]
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    return value
+
+
 def parse_json(delivery: Delivery) -> Any:
     """The body as JSON, whatever the content type says (vendors differ); 400 when it is not JSON."""
     text = decode_text(delivery)
     try:
-        return json.loads(text)
+        return loads(text)
     except RecursionError as exc:
         raise PayloadError("body is not valid JSON: nested too deeply", status=400) from exc
     except ValueError as exc:

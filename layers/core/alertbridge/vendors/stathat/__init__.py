@@ -4,21 +4,21 @@ The body format is not public, so the parser takes whatever comes: a JSON object
 (``application/x-www-form-urlencoded``, or a body that reads as ``k=v&...``) or plain text. Every
 delivery is one problem; StatHat sends no recovery, so incidents are resolved by hand. The dedup key
 is the alert id or the stat id when present, else a hash of the stat name (or title). StatHat gives
-no event id: a delivery is identified by its key and the minute it arrived, so retries within the
-minute count once and a later re-fire counts again.
+no event id: a delivery is identified by its key, the minute it arrived and a hash of its bytes, so
+an identical retry within the minute counts once, a different body in that minute (e.g. a re-fire
+right after a manual resolve) counts, and a later re-fire counts again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import UTC
 from typing import Any
 from urllib.parse import parse_qsl
 
 from alertbridge.models.alert import Action, Severity
-from alertbridge.vendors.base import Delivery, Draft, Item, PayloadError, decode_text
+from alertbridge.vendors.base import Delivery, Draft, Item, PayloadError, decode_text, loads
 
 NAME = "stathat"
 
@@ -47,10 +47,11 @@ def map_delivery(delivery: Delivery) -> list[Item]:
     else:
         name = _first(fields, "stat_name") or title
         key = f"stat:{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    minute = delivery.received_at.astimezone(UTC)
     tags = {"body_format": body_format} | {name: _first(fields, name) for name in ("kind", "time_window")}
     return [
         Draft(
-            vendor_id=f"{key}|{delivery.received_at.astimezone(UTC):%Y-%m-%dT%H:%MZ}",
+            vendor_id=f"{key}|{minute:%Y-%m-%dT%H:%MZ}|{hashlib.sha256(delivery.body).hexdigest()[:16]}",
             action=Action.TRIGGER,
             dedup_key=key,
             severity=SEVERITY["alert"],
@@ -69,7 +70,7 @@ def _fields(text: str, content_type: str) -> tuple[dict[str, Any], str]:
         return dict(parse_qsl(stripped, keep_blank_values=True)), "form"
     if content_type.endswith("json") or stripped.startswith(("{", "[")):
         try:
-            payload = json.loads(stripped)
+            payload = loads(stripped)
         except (ValueError, RecursionError):
             return {}, "text"  # it only looked like JSON
         if not isinstance(payload, dict):

@@ -11,7 +11,14 @@ from __future__ import annotations
 import html
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from alertbridge.models.alert import Action, Severity
 from alertbridge.timestamps import parse_time
@@ -48,7 +55,9 @@ class _Data(BaseModel):
 
 
 class KapacitorAlert(BaseModel):
-    """alert/types.go ``Data``; unknown fields are ignored."""
+    """alert/types.go ``Data``, the fields the mapping reads; the others are ignored, never validated:
+    ``duration`` (nanoseconds, or a Go duration string such as ``"5m0s"`` in other tools' fixtures)
+    must not reject an alert the mapping does not need it for."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -56,7 +65,6 @@ class KapacitorAlert(BaseModel):
     message: str = ""
     details: str = ""
     time: str | None = None
-    duration: int | None = None
     level: Level
     previousLevel: Level | None = None
     recoverable: bool = True
@@ -70,6 +78,15 @@ class KapacitorAlert(BaseModel):
             value = value.strip().upper()
             return "WARNING" if value == "WARN" else value
         return value
+
+    @field_validator("previousLevel", mode="wrap")
+    @classmethod
+    def _known_or_none(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        # Only a recovery's severity reads it: an unknown previous level is not worth the alert.
+        try:
+            return handler(value)
+        except ValidationError:
+            return None
 
 
 def _not_a_node_row(payload: dict[str, Any]) -> None:

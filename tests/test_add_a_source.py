@@ -1,0 +1,56 @@
+"""The "add a source" checklist (layers/core/alertbridge/vendors/README.md), checked item by item for
+every source in ``vendors.SOURCES``, and nothing anywhere for a source that is not in it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from alertbridge import vendors
+from alertbridge.vendors.registry import MAPPINGS
+from alertbridge_tools import make_events
+from alertbridge_tools.template import ROOT, load_template
+
+VENDORS = ROOT / "layers/core/alertbridge/vendors"
+SHARED = {"__init__.py", "base.py", "registry.py", "README.md", "__pycache__"}
+OTHER_FUNCTIONS = {"incidents", "management", "status"}
+
+
+def _hooks() -> dict[str, str]:
+    """Route ``/hooks/<name>/{token}`` -> the CodeUri of its function."""
+    found = {}
+    for resource in load_template()["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in resource["Properties"].get("Events", {}).values():
+            path = event["Properties"].get("Path", "")
+            if event["Type"] == "Api" and (hook := re.fullmatch(r"/hooks/([^/]+)/\{token\}", path)):
+                assert event["Properties"]["Method"].upper() == "POST", path
+                found[hook.group(1)] = resource["Properties"]["CodeUri"].rstrip("/")
+    return found
+
+
+@pytest.mark.parametrize("name", vendors.SOURCES)
+def test_every_item_of_the_checklist_is_there(name: str) -> None:
+    mapping = MAPPINGS[name]
+    assert name == mapping.NAME and getattr(mapping, "SEVERITY", None), "1. the mapping"
+    assert mapping.__doc__ and re.search(r"vendors\.md §\d", mapping.__doc__), "1. its docstring"
+    assert vendors.sample(name).strip().startswith(b"{"), "2. sample.json"
+    app = (ROOT / "functions" / name / "app.py").read_text()
+    assert f"from alertbridge.vendors import {name}\n" in app, "5. a static import"
+    assert f"handler = ingest_handler({name})\n" in app, "5. the handler"
+    assert _hooks().get(name) == f"functions/{name}", "6. function + route"
+    assert {p.stem for p in (ROOT / "events" / name).glob("*.json")}, "7. events"
+    readme = (ROOT / "README.md").read_text()
+    assert re.search(rf"^\| [^|]+ \| `\.\.\./hooks/{name}/<token>` \|", readme, re.M), "8. README row"
+
+
+def test_nothing_exists_for_a_source_that_is_not_in_the_list() -> None:
+    assert tuple(MAPPINGS) == vendors.SOURCES, "4. registry and list in the same order"
+    folders = {p.name for p in VENDORS.iterdir()} - SHARED
+    assert folders == set(vendors.SOURCES)
+    functions = {p.name for p in (ROOT / "functions").iterdir() if p.is_dir()} - OTHER_FUNCTIONS
+    assert functions == set(vendors.SOURCES)
+    assert set(_hooks()) == set(vendors.SOURCES)
+    assert {p.name for p in (ROOT / "events").iterdir() if p.is_dir()} == set(vendors.SOURCES)
+    assert set(make_events.SOURCES) == set(vendors.SOURCES)
