@@ -255,7 +255,9 @@ class StreamPoller:
         }
         _log.error("stream records sent to the OnFailure destination: %s", message["DDBStreamBatchInfo"])
         if self._source.on_failure_queue_url:
-            self._sqs.send_message(QueueUrl=self._source.on_failure_queue_url, MessageBody=json.dumps(message))
+            self._sqs.send_message(
+                QueueUrl=self._source.on_failure_queue_url, MessageBody=json.dumps(message)
+            )
 
 
 def _json_safe(value: Any) -> Any:

@@ -365,7 +365,9 @@ def create_stack(
                     Route(event["Properties"]["Method"], event["Properties"]["Path"], logical)
                 )
             elif event["Type"] == "DynamoDB":
-                stack.stream_sources.append(_stream_source(logical, resolver.value(event["Properties"]), stack))
+                stack.stream_sources.append(
+                    _stream_source(logical, resolver.value(event["Properties"]), stack)
+                )
 
     for logical in by_type.get("AWS::Lambda::EventSourceMapping", []):
         props = resources[logical]["Properties"]
