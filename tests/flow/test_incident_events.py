@@ -270,7 +270,7 @@ def test_a_refused_third_record_is_retried_from_it(
     stack.pollers[0].drain()  # five incidents written: five stream records, one batch
     client = runtime.incident_event_publisher()._events
     # The first PutEvents call refuses the third entry; the publisher's three retries of it too.
-    with refuse(client, lambda call, i: call == 0 and i == 2 or 1 <= call <= 3) as calls:
+    with refuse(client, lambda call, i: (call == 0 and i == 2) or 1 <= call <= 3) as calls:
         first = stack.stream_pollers[0].poll_once()
         assert first.invocations == 1 and first.failed_invocations == 1 and first.records == 5
         retry = stack.stream_pollers[0].poll_once()

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from alertbridge import runtime
 from alertbridge.models.records import Source, SourceSettings
+from botocore.config import Config
 
 from alertbridge_tools.apigw import proxy_event, webhook_event
 from alertbridge_tools.esm import Handler, PollResult, QueuePoller

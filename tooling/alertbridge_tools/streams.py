@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from moto.events.models import EventPattern
 
@@ -133,7 +133,7 @@ class StreamPoller:
                 shard.pending.append(record)
 
     def _matches(self, record: dict[str, Any]) -> bool:
-        return not self._filters or any(f.matches_event(record) for f in self._filters)
+        return not self._filters or any(f.matches_event(cast(Any, record)) for f in self._filters)
 
     def _record(self, raw: dict[str, Any]) -> dict[str, Any]:
         """The record as Lambda's DynamoDB event carries it (JSON: binaries base64, times epoch)."""
