@@ -32,7 +32,7 @@ def incident(version: int, **changes: Any) -> Incident:
         updated_at=T0,
         version=version,
     )
-    return base.model_copy(update=changes)
+    return Incident.model_validate(base.model_dump() | changes)
 
 
 def image(value: Incident) -> dict[str, Any]:
