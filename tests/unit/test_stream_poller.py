@@ -4,7 +4,6 @@ and what moto does with the stream that the poller has to know."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -17,7 +16,7 @@ FILTER = '{"dynamodb": {"Keys": {"PK": {"S": [{"prefix": "inc_"}]}, "SK": {"S": 
 
 
 @pytest.fixture
-def table(aws: None) -> Iterator[tuple[Any, str, str]]:
+def table(aws: None) -> tuple[Any, str, str]:
     db = boto3.client("dynamodb", region_name="us-east-1")
     created = db.create_table(
         TableName="t",
@@ -26,7 +25,7 @@ def table(aws: None) -> Iterator[tuple[Any, str, str]]:
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
-    yield db, "t", created["TableDescription"]["LatestStreamArn"]
+    return db, "t", created["TableDescription"]["LatestStreamArn"]
 
 
 def streams() -> Any:
