@@ -19,6 +19,7 @@ from alertbridge import runtime
 from alertbridge.models.records import Source, SourceSettings
 from botocore.config import Config
 
+from alertbridge_tools import moto_streams
 from alertbridge_tools.apigw import proxy_event, webhook_event
 from alertbridge_tools.esm import Handler, PollResult, QueuePoller
 from alertbridge_tools.streams import StreamPoller
@@ -79,6 +80,7 @@ class Harness:
         ]
         # botocore routes a call naming a stream ARN to the account's endpoint
         # (<account>.streams-ddb.<region>.amazonaws.com), which in-process moto 5.2.5 does not serve.
+        moto_streams.apply()  # the table's stream holds committed writes only (see there)
         self.streams = boto3.client(
             "dynamodbstreams",
             region_name=REGION,

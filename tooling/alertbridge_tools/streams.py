@@ -15,13 +15,10 @@ checkpointed) before batching. What the handler answers is what Lambda does with
   retries (or once a record is older than MaximumRecordAgeInSeconds) the batch's coordinates go to
   the OnFailure SQS queue in Lambda's format (``DDBStreamBatchInfo``) and the records are skipped.
 
-Two local differences, neither visible to the handler: retries follow at once (Lambda backs off),
-and each poll asks for a fresh shard iterator from the last sequence number read. moto keeps a
-stream's records on the table object, and a TransactWriteItems that is cancelled puts back a copy
-of the whole table made before it (with the stream as it was): an iterator kept across such a
-rollback would still read the discarded table's stream, including the records of the writes the
-cancelled transaction had applied before failing, and never the records written after it. A fresh
-iterator reads the live table's stream, which holds committed writes only.
+Locally, retries follow at once (Lambda backs off), and each poll asks for a shard iterator
+from the last sequence number read, as a mapping resumes from its checkpoint. moto's stream needs
+``moto_streams`` (applied by the harness) to hold only committed writes across a cancelled
+TransactWriteItems.
 """
 
 from __future__ import annotations
