@@ -1,6 +1,7 @@
 """The real functions wired to an emulated stack, in one process: what the tests, the demo and the
 local stack drive. Webhooks go through the real handlers as API Gateway proxy events; the queue is
-delivered to the incident function by the event-source-mapping poller."""
+delivered to the incident function by the event-source-mapping poller, and the table's stream to
+the incident events function by the stream poller."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from typing import Any
 import boto3
 from alertbridge import runtime
 from alertbridge.models.records import Source, SourceSettings
+from botocore.config import Config
 
+from alertbridge_tools import moto_streams
 from alertbridge_tools.apigw import proxy_event, webhook_event
 from alertbridge_tools.esm import Handler, PollResult, QueuePoller
+from alertbridge_tools.streams import StreamPoller
 from alertbridge_tools.template import REGION, Stack, create_stack
 
 
@@ -73,6 +77,19 @@ class Harness:
                 report_failures=es.report_failures,
             )
             for es in stack.event_sources
+        ]
+        # botocore routes a call naming a stream ARN to the account's endpoint
+        # (<account>.streams-ddb.<region>.amazonaws.com), which in-process moto 5.2.5 does not serve.
+        moto_streams.apply()  # the table's stream holds committed writes only (see there)
+        self.streams = boto3.client(
+            "dynamodbstreams",
+            region_name=REGION,
+            endpoint_url=endpoint_url,
+            config=Config(account_id_endpoint_mode="disabled"),
+        )
+        self.stream_pollers = [
+            StreamPoller(self.streams, self.sqs, source, self._invoker(source.function))
+            for source in stack.stream_sources
         ]
 
     @classmethod
@@ -145,12 +162,16 @@ class Harness:
         )
 
     def pump(self) -> PollResult:
-        """Deliver everything queued to the incident function (retrying what fails, as SQS would)."""
+        """Deliver everything queued to the incident function (retrying what fails, as SQS would),
+        then the table's stream to the incident events function, and again while either moved
+        something (a queue fed from the bus gets the incident events). Returns the queues' totals."""
         total = PollResult()
-        for poller in self.pollers:
-            step = poller.drain()
-            total.received += step.received
-            total.deleted += step.deleted
-            total.failed += step.failed
-            total.invocations += step.invocations
-        return total
+        while True:
+            for poller in self.pollers:
+                step = poller.drain()
+                total.received += step.received
+                total.deleted += step.deleted
+                total.failed += step.failed
+                total.invocations += step.invocations
+            if not sum(poller.drain().invocations for poller in self.stream_pollers):
+                return total

@@ -1,8 +1,9 @@
 """``alertbridge local``: the whole stack on one machine, no Docker, no AWS account.
 
 An AWS emulator (moto server) on loopback with the template's resources, every API route of
-template.yaml served on http://127.0.0.1:PORT by the real handlers, and the queue delivered to the
-incident function in batches, as Lambda's event source mapping does.
+template.yaml served on http://127.0.0.1:PORT by the real handlers, the queue delivered to the
+incident function in batches, as Lambda's event source mapping does, and the table's stream to the
+incident events function, as Lambda's stream event source does.
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ class LocalStack:
                 try:
                     busy = poller.poll_once(wait_seconds=0).received > 0 or busy
                 except Exception:  # keep polling, as the event source mapping does
+                    if self._stopping.is_set():
+                        return
+            for stream in self.harness.stream_pollers:
+                try:
+                    busy = stream.poll_once().invocations > 0 or busy
+                except Exception:  # the stream mapping keeps polling too
                     if self._stopping.is_set():
                         return
             if not busy:

@@ -2,7 +2,8 @@
 
 There is no second copy of the infrastructure: tables, buckets, the bus, the rule with its real
 event pattern, the queues with their redrive policies, the functions' environment and routes, and
-the SQS event source mappings all come from the template.
+the SQS event source mappings, the table's stream and its DynamoDB event sources all come from the
+template.
 """
 
 from __future__ import annotations
@@ -114,6 +115,23 @@ class EventSource:
 
 
 @dataclass
+class StreamSource:
+    """A function's DynamoDB event source (a SAM ``Type: DynamoDB`` event), as Lambda runs it."""
+
+    function: str
+    stream_arn: str
+    starting_position: str  # TRIM_HORIZON or LATEST
+    batch_size: int
+    batching_window: float
+    report_failures: bool
+    bisect: bool
+    max_retries: int  # -1: until the records expire
+    max_record_age: int  # seconds; -1: no limit
+    filters: list[str]  # FilterCriteria patterns (JSON)
+    on_failure_queue_url: str | None
+
+
+@dataclass
 class Stack:
     """The physical names of what was created, and the template's functions, routes and mappings."""
 
@@ -123,6 +141,7 @@ class Stack:
     functions: dict[str, Function] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     event_sources: list[EventSource] = field(default_factory=list)
+    stream_sources: list[StreamSource] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
@@ -203,6 +222,29 @@ class _Resolver:
 _NO_VALUE = object()
 
 
+def _stream_source(function: str, props: dict[str, Any], stack: Stack) -> StreamSource:
+    """A SAM DynamoDB event with Lambda's defaults for what it leaves out."""
+    on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    queue_urls = {
+        arn: stack.attributes[(logical, "QueueUrl")]
+        for (logical, attr), arn in stack.attributes.items()
+        if attr == "Arn" and (logical, "QueueUrl") in stack.attributes
+    }
+    return StreamSource(
+        function=function,
+        stream_arn=props["Stream"],
+        starting_position=props["StartingPosition"],
+        batch_size=int(props.get("BatchSize", 100)),
+        batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+        report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+        bisect=bool(props.get("BisectBatchOnFunctionError", False)),
+        max_retries=int(props.get("MaximumRetryAttempts", -1)),
+        max_record_age=int(props.get("MaximumRecordAgeInSeconds", -1)),
+        filters=[f["Pattern"] for f in props.get("FilterCriteria", {}).get("Filters", [])],
+        on_failure_queue_url=queue_urls[on_failure] if on_failure else None,
+    )
+
+
 def create_stack(
     session: boto3.Session | None = None,
     *,
@@ -241,7 +283,12 @@ def create_stack(
         }
         if props.get("GlobalSecondaryIndexes"):
             kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        client("dynamodb").create_table(**kwargs)
+        stream = props.get("StreamSpecification")
+        if stream:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **stream}
+        created = client("dynamodb").create_table(**kwargs)["TableDescription"]
+        if stream:
+            stack.attributes[(logical, "StreamArn")] = created["LatestStreamArn"]
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
             client("dynamodb").update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
@@ -316,6 +363,10 @@ def create_stack(
             if event["Type"] == "Api":
                 stack.routes.append(
                     Route(event["Properties"]["Method"], event["Properties"]["Path"], logical)
+                )
+            elif event["Type"] == "DynamoDB":
+                stack.stream_sources.append(
+                    _stream_source(logical, resolver.value(event["Properties"]), stack)
                 )
 
     for logical in by_type.get("AWS::Lambda::EventSourceMapping", []):

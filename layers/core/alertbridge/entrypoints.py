@@ -151,3 +151,32 @@ def status_handler() -> Handler:
         return page.handle(event)
 
     return handler
+
+
+def incident_events_handler() -> Handler:
+    """The table's stream -> incident events on the bus; answers Lambda's stream event source with
+    the first record to deliver again (``publish_events`` says why that is enough)."""
+    from alertbridge.publish_events import publish  # noqa: PLC0415  (only this function)
+
+    metrics = EphemeralMetrics(service="incident-events")
+    publisher = runtime.incident_event_publisher()
+
+    @lambda_logging()
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        records = event.get("Records", [])
+        outcome = publish(records, publisher)
+        metrics.add_metric(name="incident_events_published", unit=MetricUnit.Count, value=outcome.published)
+        if outcome.failed_sequence is not None:
+            metrics.add_metric(name="incident_event_records_failed", unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()
+        logger.info(
+            "incident events published",
+            extra={
+                "records": outcome.records,
+                "published": outcome.published,
+                "failed_sequence": outcome.failed_sequence,
+            },
+        )
+        return outcome.response()
+
+    return handler

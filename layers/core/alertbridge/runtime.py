@@ -75,7 +75,20 @@ def publisher() -> Publisher:
     return Publisher(boto3.client("events", config=_CONFIG), settings().bus)
 
 
+# The incident events function backs off longer between the bus's refusals than ingest, which
+# answers a waiting vendor: each of the stream's retries then rides out a few seconds of outage.
+INCIDENT_EVENTS_BACKOFF = 1.0
+
+
+@cache
+def incident_event_publisher() -> Publisher:
+    from alertbridge.store.bus import Publisher  # noqa: PLC0415
+
+    return Publisher(boto3.client("events", config=_CONFIG), settings().bus, backoff=INCIDENT_EVENTS_BACKOFF)
+
+
 def reset() -> None:
     """Forget every client and adapter (tests and the local stack switch environments)."""
     for fn in (settings, dynamodb, s3, source_store, delivery_store, incident_store, publisher):
         fn.cache_clear()
+    incident_event_publisher.cache_clear()

@@ -1,10 +1,16 @@
-"""Publishing canonical alerts to the EventBridge bus: chunked, size-aware, retried."""
+"""Publishing to the EventBridge bus: chunked, size-aware, retried.
+
+One sender for every kind of event: canonical alerts (:meth:`Publisher.publish`, from ingest) and
+incident events (``alertbridge.publish_events``, built as entries there, so the ingest functions
+never load the incident models) both go through :meth:`Publisher.put`.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -75,24 +81,50 @@ def chunks(entries: Sequence[PutEventsRequestEntryTypeDef]) -> list[list[PutEven
     return out
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What :meth:`Publisher.put` did: every entry before ``first_failed`` is on the bus; that one
+    was refused even after retries (``None``: all were taken). Entries after it may or may not be
+    on the bus: the call that refused it may have taken some, and no later call was made."""
+
+    calls: int
+    first_failed: int | None = None
+    failed: int = 0  # entries of the refusing call still refused after the retries
+    code: str | None = None
+
+
 class Publisher:
     def __init__(self, client: EventBridgeClient, bus_name: str, backoff: float = 0.05) -> None:
         self._events = client
         self._bus = bus_name
         self._backoff = backoff
 
+    @property
+    def bus_name(self) -> str:
+        return self._bus
+
     def publish(self, alerts: Sequence[CanonicalAlert]) -> int:
         """Put every alert on the bus; returns the number of PutEvents calls. Raises PublishError."""
+        sent = self.put([entry(a, self._bus) for a in alerts])
+        if sent.first_failed is not None:
+            raise PublishError(sent.failed, len(alerts), sent.code)
+        return sent.calls
+
+    def put(self, entries: Sequence[PutEventsRequestEntryTypeDef]) -> Sent:
+        """Put the entries on the bus in their order, a PutEvents call at a time, retrying what the
+        bus refused; stops at the first call whose entries are still refused after the retries
+        (later entries are not sent, so a caller that retries from ``first_failed`` keeps order)."""
         calls = 0
-        for batch in chunks([entry(a, self._bus) for a in alerts]):
-            pending = batch
+        done = 0  # entries of earlier calls, all accepted
+        for batch in chunks(entries):
+            pending = list(range(len(batch)))  # indexes in batch not yet accepted
             code: str | None = None
             for attempt in range(ATTEMPTS):
                 if attempt:
                     time.sleep(self._backoff * 2 ** (attempt - 1))
                 calls += 1
                 try:
-                    resp = self._events.put_events(Entries=pending)
+                    resp = self._events.put_events(Entries=[batch[i] for i in pending])
                 except (ClientError, BotoCoreError) as exc:  # botocore already retried what it could
                     code = (
                         exc.response.get("Error", {}).get("Code")
@@ -104,12 +136,12 @@ class Publisher:
                     pending = []
                     break
                 results = resp["Entries"]
-                failed = [e for e, r in zip(pending, results, strict=True) if r.get("ErrorCode")]
                 code = next((r.get("ErrorCode") for r in results if r.get("ErrorCode")), None)
-                pending = failed
+                pending = [i for i, r in zip(pending, results, strict=True) if r.get("ErrorCode")]
             if pending:
-                raise PublishError(len(pending), len(alerts), code)
-        return calls
+                return Sent(calls, first_failed=done + pending[0], failed=len(pending), code=code)
+            done += len(batch)
+        return Sent(calls)
 
 
 def detail_of(event_body: str) -> CanonicalAlert:
