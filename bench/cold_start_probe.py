@@ -4,7 +4,7 @@ Prints {"ms": ..., "clients": [...], "modules": [...]}: the AWS clients that exi
 (for a function, the floor creates those) and the alertbridge modules it loaded. Target "nothing"
 does no work between the clock readings and, like any target with a third argument "bare", prints
 nothing: what an instruction count (valgrind) must subtract. Used by bench/run.py and
-tests/test_packaging.py; not meant to be run by hand."""
+tests/meta/test_packaging.py; not meant to be run by hand."""
 
 import gc
 import importlib.util

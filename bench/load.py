@@ -2,7 +2,7 @@
 
     python bench/load.py                                   # 10,000 alerts, 16 senders, batches of 100
     python bench/load.py --out bench/load-results.json     # the same, recorded (date, machine, wall time)
-    python bench/load.py --alerts 300 --senders 8 --batch 50   # what tests/test_load_small.py runs
+    python bench/load.py --alerts 300 --senders 8 --batch 50   # what tests/e2e/test_load_small.py runs
     python bench/load.py --url http://127.0.0.1:3000       # against a running `alertbridge local`
 
 The workload is deterministic: ~80% of the alerts in Threat Stack batches of --batch alerts (unique

@@ -1,7 +1,7 @@
 """Benchmark: how long the public status page takes to render, for N services.
 
     python bench/status_page.py                       # 50 services, 200 runs of each measurement
-    python bench/status_page.py --services 2 --repeat 2   # a smoke run (tests/test_status.py)
+    python bench/status_page.py --services 2 --repeat 2   # a smoke run (tests/flow/test_status.py)
 
 Two measurements, each timed with time.perf_counter over repeated runs (median and p95, in ms):
 

@@ -80,7 +80,7 @@ def server_stack(moto_server: str) -> Iterator[Harness]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the counts of the generated-body tests (tests/test_fuzz.py, tests/sources/
+    """Print the counts of the generated-body tests (tests/flow/test_fuzz.py, tests/golden/
     test_exact_reading.py), also under xdist."""
     sections = {
         "fuzz": "generated bodies per source (no 5xx, every 4xx a JSON error, kept)",

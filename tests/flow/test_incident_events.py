@@ -111,21 +111,21 @@ def test_each_change_is_one_event_with_its_id_and_version(
     fire(stack, token, alert("CRITICAL", 1))
     fire(stack, token, alert("OK", 2))  # monitoring (the source's recovery policy)
     fire(stack, token, alert("CRITICAL", 3))  # back: reopened
-    assert stack.call("POST", f"/api/incidents/{incident}/acknowledge", {"by": "ann"}).status == 200
-    assert stack.call("POST", f"/api/incidents/{incident}/resolve", {"by": "bob"}).status == 200
+    assert stack.call("POST", f"/api/incidents/{incident}/acknowledge", {"note": "ann"}).status == 200
+    assert stack.call("POST", f"/api/incidents/{incident}/resolve", {"note": "bob"}).status == 200
     stack.pump()
     events = every_event.received()
     assert summary(events) == [
         (f"{incident}.v2", "incident.escalated", 2, "source"),
         (f"{incident}.v3", "incident.monitoring", 3, "source"),
         (f"{incident}.v4", "incident.reopened", 4, "source"),
-        (f"{incident}.v5", "incident.acknowledged", 5, "person:ann"),
-        (f"{incident}.v6", "incident.resolved", 6, "person:bob"),
+        (f"{incident}.v5", "incident.acknowledged", 5, "person:operator"),
+        (f"{incident}.v6", "incident.resolved", 6, "person:operator"),
     ]
     assert events[0]["previous_severity"] == "medium" and events[0]["incident"]["severity"] == "critical"
     assert (
         events[-1]["incident"]["status"] == "resolved"
-        and events[-1]["incident"]["resolved_by"] == "person:bob"
+        and events[-1]["incident"]["resolved_by"] == "person:operator"
     )
 
 

@@ -12,7 +12,7 @@ from alertbridge.models.incident import Incident, Status
 from alertbridge.models.incident_event import IncidentEvent
 from alertbridge.models.records import RecoveryPolicy
 
-from tests.test_contract import make_alert
+from tests.flow.test_contract import make_alert
 
 T0 = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Write the canonical alert's JSON Schema: ``python -m alertbridge_tools.schema``.
 
-The checked-in file is the bus contract consumers read; tests/test_contract.py fails when the model
+The checked-in file is the bus contract consumers read; tests/flow/test_contract.py fails when the model
 and the file disagree, so a contract change is always a visible diff.
 """
 

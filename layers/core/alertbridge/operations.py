@@ -30,7 +30,7 @@ from alertbridge.timestamps import iso, now
 from alertbridge.vendors import heroku
 
 # Which incidents a listing asks for: a status, or "open" (any but resolved), or "all".
-# tests/test_management.py checks that it names every Status.
+# tests/flow/test_management.py checks that it names every Status.
 StatusFilter = Literal["open", "all", "triggered", "acknowledged", "monitoring", "resolved"]
 ACTIVE_DAYS = 30  # a source is "active" when it opened an incident in this many days
 MANUAL_TRIES = 5  # a person's acknowledge/resolve against concurrent incident writes

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from tests.test_contract import make_alert
-from tests.test_incidents import T0, implied_open
+from tests.flow.test_contract import make_alert
+from tests.unit.test_decisions import T0, implied_open
 
 KEYS = ["db", "cpu", "disk"]
 

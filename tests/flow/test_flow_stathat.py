@@ -14,7 +14,7 @@ from alertbridge.models.incident import Status
 from alertbridge_tools.apigw import event_body, load_event
 from alertbridge_tools.harness import Harness
 
-from tests.test_sources_flow import (  # stack, service_id: the shared module fixtures
+from tests.flow.test_sources_flow import (  # stack, service_id: the shared module fixtures
     Hook,
     accepted,
     add_hook,

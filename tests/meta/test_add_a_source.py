@@ -13,7 +13,7 @@ from alertbridge_tools.template import ROOT, load_template
 
 VENDORS = ROOT / "layers/core/alertbridge/vendors"
 SHARED = {"__init__.py", "base.py", "registry.py", "README.md", "__pycache__"}
-OTHER_FUNCTIONS = {"incidents", "management", "status"}
+OTHER_FUNCTIONS = {"incidents", "incident_events", "management", "notifier", "checker", "status"}
 
 
 def _hooks() -> dict[str, str]:

@@ -140,7 +140,7 @@ def test_signatures_are_compared_in_constant_time() -> None:
     """The comparisons that guard access use hmac.compare_digest (no early exit on a mismatch)."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1] / "layers/core/alertbridge"
+    root = Path(__file__).resolve().parents[2] / "layers/core/alertbridge"
     heroku = (root / "vendors/heroku/__init__.py").read_text()
     tokens = (root / "store/sources.py").read_text()
     assert "compare_digest" in heroku and "compare_digest" in tokens

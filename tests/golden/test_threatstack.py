@@ -13,7 +13,7 @@ from alertbridge.vendors import threatstack
 from alertbridge.vendors.base import Draft, Ignored, PayloadError, Rejected
 
 from tests.conftest import sample, sample_json
-from tests.vendors.helpers import delivery, event_delivery, event_files, run
+from tests.golden.helpers import delivery, event_delivery, event_files, run
 
 T1 = datetime(2024, 5, 14, 10, 0, 1, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from alertbridge.vendors.base import PayloadError
 from alertbridge.vendors.kapacitor import SEVERITY
 
 from tests.conftest import sample, sample_json
-from tests.vendors.helpers import delivery, event_delivery, event_files, one_draft, run
+from tests.golden.helpers import delivery, event_delivery, event_files, one_draft, run
 
 KEY = "kapacitor/cpu/serverA"
 

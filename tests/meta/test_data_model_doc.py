@@ -13,7 +13,7 @@ from alertbridge_tools.harness import Harness
 
 from tests.conftest import sample, sample_json
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "data-model.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "data-model.md"
 COLUMNS = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
 
 

@@ -13,7 +13,7 @@ from alertbridge.vendors import stathat
 from alertbridge.vendors.base import Draft, PayloadError
 
 from tests.conftest import sample, sample_json
-from tests.vendors.helpers import RECEIVED, delivery, event_delivery, event_files, one_draft, run
+from tests.golden.helpers import RECEIVED, delivery, event_delivery, event_files, one_draft, run
 
 MINUTE = "2024-05-14T10:03Z"  # RECEIVED, to the minute
 FIELDS = "\n".join(

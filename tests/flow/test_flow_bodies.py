@@ -12,7 +12,7 @@ import pytest
 from alertbridge import runtime
 from alertbridge_tools.harness import Harness
 
-from tests.test_sources_flow import (  # stack, service_id: the shared module fixtures
+from tests.flow.test_sources_flow import (  # stack, service_id: the shared module fixtures
     add,
     assert_json_error,
     assert_kept_rejected,

@@ -11,7 +11,7 @@ from alertbridge.vendors import uptrends
 from alertbridge.vendors.base import Draft, Ignored, PayloadError
 
 from tests.conftest import sample, sample_json
-from tests.vendors.helpers import delivery, event_delivery, event_files, one_draft, run
+from tests.golden.helpers import delivery, event_delivery, event_files, one_draft, run
 
 INCIDENT = "ba8ffcb7-5de0-489e-b649-f00f0b447e80-0-30833627687"
 MONITOR = "849b2046-213d-43ad-9efc-5af1faaeb222"

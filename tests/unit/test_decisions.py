@@ -13,7 +13,7 @@ from alertbridge.models.records import RecoveryPolicy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.test_contract import make_alert
+from tests.flow.test_contract import make_alert
 
 T0 = datetime(2024, 5, 14, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from alertbridge_tools.harness import Harness
 
-from tests.test_flow_threatstack import alert
-from tests.test_sources_flow import accepted, add_hook, incidents_of, post_json
+from tests.flow.test_flow_threatstack import alert
+from tests.flow.test_sources_flow import accepted, add_hook, incidents_of, post_json
 
 pytestmark = pytest.mark.slow
 

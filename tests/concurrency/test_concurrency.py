@@ -16,8 +16,8 @@ from alertbridge.store.incidents import IncidentStore
 from alertbridge_tools.harness import Harness
 
 from tests.conftest import sample
-from tests.test_contract import make_alert
-from tests.test_incidents import T0
+from tests.flow.test_contract import make_alert
+from tests.unit.test_decisions import T0
 
 THREADS = 16
 

@@ -1,6 +1,6 @@
 """Every webhook route end to end on moto: ingest -> raw delivery -> bus -> rule -> SQS -> incident
 function -> DynamoDB. What every route must do alike (tokens, unreadable bodies, the events/ files)
-is here, with the helpers the per-source flows (tests/test_flow_<source>.py) share.
+is here, with the helpers the per-source flows (tests/flow/test_flow_<source>.py) share.
 """
 
 from __future__ import annotations

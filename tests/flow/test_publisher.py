@@ -12,7 +12,7 @@ from alertbridge.store.bus import MAX_REQUEST_BYTES, Publisher, PublishError, ch
 from alertbridge_tools.harness import Harness
 
 from tests.faults import refuse
-from tests.test_contract import make_alert
+from tests.flow.test_contract import make_alert
 
 
 def many(n: int, **overrides: Any) -> list[CanonicalAlert]:

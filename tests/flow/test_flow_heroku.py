@@ -17,7 +17,7 @@ from alertbridge.vendors import heroku as heroku_mapping
 from alertbridge_tools.apigw import event_body, load_event
 from alertbridge_tools.harness import Harness, Response
 
-from tests.test_sources_flow import (  # stack, service_id: the shared module fixtures
+from tests.flow.test_sources_flow import (  # stack, service_id: the shared module fixtures
     EVENT_ANSWERS,
     Hook,
     accepted,

@@ -1,7 +1,7 @@
 """Threat Stack webhooks end to end on moto (PRODUCT.md §1, §4; vendors.md §3): one outcome and one
 incident per alert of a batch, the per-source severity filter, repeated alert ids in one
 incident-function batch, bare alerts, bad elements, and resolution by a person only. Batches of
-1,000: tests/test_flow_threatstack_load.py.
+1,000: tests/flow/test_flow_threatstack_load.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alertbridge.models.incident import Incident, Status
 from alertbridge.models.records import SourceSettings
 from alertbridge_tools.harness import Harness
 
-from tests.test_sources_flow import (  # stack, service_id: the shared module fixtures
+from tests.flow.test_sources_flow import (  # stack, service_id: the shared module fixtures
     Hook,
     accepted,
     add_hook,

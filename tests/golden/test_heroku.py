@@ -17,7 +17,7 @@ from alertbridge.vendors.base import Draft, Ignored, PayloadError
 from alertbridge_tools.harness import Harness
 
 from tests.conftest import sample, sample_json
-from tests.vendors.helpers import delivery, event_delivery, event_files, run
+from tests.golden.helpers import delivery, event_delivery, event_files, run
 
 SECRET = "test-webhook-secret"
 VECTOR = "CkkDgHaXow5RCCEowIeb+akB+dLPxvT4n9pzuVrbZKc="  # vendors.md §1

@@ -19,8 +19,8 @@ from hypothesis import given
 from pydantic import BaseModel
 
 from tests import strategies
+from tests.golden.helpers import delivery
 from tests.strategies import bodies, seeded
-from tests.vendors.helpers import delivery
 
 EXAMPLES = strategies.EXAMPLES // 2
 MODELS: dict[str, type[BaseModel]] = {  # what each source reads exactly when it can (stathat: none)

@@ -16,7 +16,7 @@ from alertbridge.vendors.base import Draft, Ignored, PayloadError, Rejected
 from alertbridge_tools import make_events
 from alertbridge_tools.apigw import EVENTS_DIR
 
-from tests.vendors.helpers import event_delivery, event_files, run
+from tests.golden.helpers import event_delivery, event_files, run
 
 ROOT = EVENTS_DIR.parent
 NEW = ("threatstack", "heroku", "uptrends", "stathat")

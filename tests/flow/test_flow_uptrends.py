@@ -20,7 +20,7 @@ from alertbridge.models.records import SourceSettings
 from alertbridge_tools.harness import Harness, Response
 
 from tests.conftest import ROOT
-from tests.test_sources_flow import (  # stack, service_id: the shared module fixtures
+from tests.flow.test_sources_flow import (  # stack, service_id: the shared module fixtures
     Hook,
     accepted,
     add_hook,
