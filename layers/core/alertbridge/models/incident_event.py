@@ -13,7 +13,7 @@ gives the same events, so the same ids.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -33,15 +33,7 @@ EventType = Literal[
     "incident.monitoring",
     "incident.resolved",
 ]
-EVENT_TYPES: tuple[EventType, ...] = (
-    "incident.opened",
-    "incident.reopened",
-    "incident.escalated",
-    "incident.deescalated",
-    "incident.acknowledged",
-    "incident.monitoring",
-    "incident.resolved",
-)
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
 # Who caused a change: the source's own signal, a person, the escalation timer, or an alert rule.
 By = Annotated[str, StringConstraints(pattern=r"^(source|timeout|person:.+|rule:.+)$", max_length=256)]
