@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from alertbridge.incident_events import derive
-from alertbridge.incidents import decide, manual
+from alertbridge.decisions import decide, manual
 from alertbridge.models.alert import Action, CanonicalAlert, Severity
 from alertbridge.models.incident import Incident, Status
 from alertbridge.models.incident_event import IncidentEvent

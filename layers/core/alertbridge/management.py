@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from alertbridge import decisions, runtime, vendors
+from alertbridge import channel_routes, decisions, runtime, vendors
 from alertbridge.ingest import Ingest
 from alertbridge.models.incident import Incident, Status
 from alertbridge.models.records import RecoveryPolicy, Source, SourceSettings
@@ -30,6 +30,7 @@ from alertbridge.store.sources import NotFound
 from alertbridge.timestamps import iso, now
 
 app = APIGatewayRestResolver()
+app.include_router(channel_routes.router)
 
 STATUS_FILTERS: dict[str, tuple[str, ...] | None] = {
     "open": OPEN_STATUSES,
@@ -305,7 +306,11 @@ def list_incidents() -> dict[str, Any]:
 
 @app.get("/api/incidents/<incident_id>")
 def show_incident(incident_id: str) -> dict[str, Any]:
-    return incident_view(runtime.incident_store().get(incident_id), timeline=True)
+    shown = incident_view(runtime.incident_store().get(incident_id), timeline=True)
+    # Notification attempts are items of their own (store.notifications): merged in time order.
+    attempts = runtime.notification_store().attempts(incident_id)
+    shown["timeline"] = sorted([*shown["timeline"], *attempts], key=lambda e: datetime.fromisoformat(e["at"]))
+    return shown
 
 
 @app.post("/api/incidents/<incident_id>/acknowledge")
