@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from alertbridge import runtime
+from alertbridge import runtime, timestamps
 from alertbridge.models.records import Source, SourceSettings
 
 from alertbridge_tools.apigw import proxy_event, webhook_event
@@ -55,6 +55,8 @@ class Harness:
         if endpoint_url is None:  # in-process moto is not thread-safe: one dedup key at a time
             os.environ["KEY_WORKERS"] = "1"
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "alertbridge-local")
+        # Channels may point at loopback receivers here (tests, the local stack); never on AWS.
+        os.environ.setdefault("NOTIFY_ALLOW_PRIVATE", "true")
         if endpoint_url:
             os.environ["AWS_ENDPOINT_URL"] = endpoint_url
         runtime.reset()
@@ -145,12 +147,40 @@ class Harness:
         )
 
     def pump(self) -> PollResult:
-        """Deliver everything queued to the incident function (retrying what fails, as SQS would)."""
+        """Deliver everything queued to the functions fed by queues (retrying what fails, as SQS
+        would), then run the scheduled functions once (the escalation checker) and deliver what
+        they queued."""
         total = PollResult()
-        for poller in self.pollers:
-            step = poller.drain()
-            total.received += step.received
-            total.deleted += step.deleted
-            total.failed += step.failed
-            total.invocations += step.invocations
+        for round_ in range(2):
+            for poller in self.pollers:
+                step = poller.drain()
+                total.received += step.received
+                total.deleted += step.deleted
+                total.failed += step.failed
+                total.invocations += step.invocations
+            if round_ or not self.run_schedules():
+                break
         return total
+
+    # --- time: schedules and a fast-forwarded clock -------------------------------------------
+    def run_schedules(self) -> int:
+        """Invoke every scheduled function once, as EventBridge Scheduler would; how many ran."""
+        for schedule in self.stack.schedules:
+            event = {"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}}
+            self._invoker(schedule.function)(event, None)
+        return len(self.stack.schedules)
+
+    def advance(self, seconds: float) -> None:
+        """Fast-forward: ``alertbridge.timestamps.now()`` and the emulated queues' delays and
+        visibility timeouts move ``seconds`` ahead (escalation after N minutes, a retry's backoff,
+        a digest's window, without waiting for them)."""
+        from moto.sqs.models import sqs_backends  # noqa: PLC0415  (the emulator runs in this process)
+
+        timestamps.advance(seconds)
+        shift = seconds * 1000
+        for account in sqs_backends.values():
+            for backend in account.values():
+                for queue in backend.queues.values():
+                    for message in queue._messages:
+                        message.delayed_until -= shift
+                        message.visible_at -= shift
