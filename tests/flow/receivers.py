@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
+from alertbridge import timestamps
 from alertbridge.models.incident_event import DETAIL_TYPE, EVENT_SOURCE, IncidentEvent
 
 Respond = Callable[[BaseHTTPRequestHandler], None]
@@ -63,6 +64,7 @@ class Receiver:
                         "headers": dict(self.headers),
                         "body": self.rfile.read(length),
                         "at": time.monotonic(),
+                        "window": int(timestamps.now().timestamp() // 60),  # the notifier's clock
                     }
                 )
                 receiver.respond(self)

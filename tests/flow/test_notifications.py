@@ -257,3 +257,153 @@ def test_a_message_that_keeps_failing_ends_in_the_dlq_recorded_as_failed(
     dlq = stack.stack.outputs["NotifyDeadLetterQueueUrl"]
     got = boto3.client("sqs").receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
     assert len(got) == 1 and json.loads(got[0]["Body"])["attempt"] == 6
+
+
+# --- storms --------------------------------------------------------------------------------------
+def storm(stack: Harness, service_id: str, n: int) -> list[IncidentEvent]:
+    """n incident.opened events, put on NotifyQueue the way the rule delivers them."""
+    from tests.unit_notify.factories import make_event
+
+    sqs = boto3.client("sqs")
+    url = stack.stack.outputs["NotifyQueueUrl"]
+    events = [
+        make_event(
+            event={"id": f"inc_{i:020d}-1.v1"},
+            id=f"inc_{i:020d}-1",
+            service_id=service_id,
+            title=f"disk {i} full",
+            severity="high",
+        )
+        for i in range(n)
+    ]
+    for start in range(0, n, 10):
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {
+                    "Id": str(j),
+                    "MessageBody": json.dumps(
+                        {
+                            "source": "alertbridge",
+                            "detail-type": "Incident Event",
+                            "detail": e.model_dump(mode="json"),
+                        }
+                    ),
+                }
+                for j, e in enumerate(events[start : start + 10])
+            ],
+        )
+    return events
+
+
+def test_a_storm_of_1000_incidents_is_cap_messages_and_one_digest_per_minute(
+    stack: Harness, service_id: str, receiver: Callable[..., Receiver]
+) -> None:
+    from alertbridge_tools import moto_speedups
+
+    moto_speedups.apply()  # as the local stack's emulator: a deep queue without moto's walks
+    slack = receiver()
+    add(stack, service_id, "slack", url=slack.url)  # default cap: 20 a minute
+    events = storm(stack, service_id, 1000)
+    stack.pump()
+    stack.advance(61)  # the last window ends: its digest is flushed
+    stack.pump()
+    singles: dict[int, list[str]] = {}
+    digests: dict[int, list[str]] = {}
+    for request in slack.requests:
+        text = json.loads(request["body"])["text"]
+        into = digests if " more incident" in text else singles
+        into.setdefault(request["window"], []).append(text)
+    assert digests
+    assert all(len(texts) <= 20 for texts in singles.values())  # the cap, per channel and minute
+    # and one digest per window that overflowed (a fast-forward may deliver two in one minute)
+    assert sum(len(texts) for texts in digests.values()) <= len(singles)
+    named = {t.split("\n")[0].removeprefix("Opened: ") for texts in singles.values() for t in texts}
+    listed = sum(int(t.split(" more")[0]) for texts in digests.values() for t in texts)
+    assert len(named) + listed == 1000  # every incident is on some message
+    assert named <= {f"disk {i} full" for i in range(1000)}
+    notes = runtime.notification_store()  # these incidents exist only as events: their attempts
+    digested = [e for i in (999, 500) for e in notes.attempts(events[i].incident.id)]
+    assert {e["outcome"] for e in digested} <= {"digested", "sent"}
+
+
+def test_machine_channels_are_delayed_to_later_windows_never_digested(
+    stack: Harness, service_id: str, receiver: Callable[..., Receiver]
+) -> None:
+    hook = receiver()
+    add(stack, service_id, "webhook", url=hook.url, rate_per_minute=20)
+    storm(stack, service_id, 50)
+    per_window = []
+    for _ in range(4):
+        before = len(hook.requests)
+        stack.pump()
+        per_window.append(len(hook.requests) - before)
+        stack.advance(60)
+    assert all(n <= 20 for n in per_window), per_window
+    assert sorted(json.loads(r["body"])["incident"]["id"] for r in hook.requests) == sorted(
+        f"inc_{i:020d}-1" for i in range(50)
+    )
+
+
+# --- SNS and secrets -----------------------------------------------------------------------------
+def test_email_and_sms_are_published_to_the_topic_with_the_channel_id_attribute(
+    stack: Harness, service_id: str, token: str
+) -> None:
+    mail = add(stack, service_id, "email", address="oncall@example.com")
+    sms = add(stack, service_id, "sms", number="+14155550123", min_severity="critical")
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = stack.stack.outputs["NotificationsTopicArn"]
+    seen = {}
+    for channel in (mail, sms):  # a queue subscribed like the channel, to read what SNS delivers
+        url = sqs.create_queue(QueueName=f"tap-{channel['id']}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"FilterPolicy": json.dumps({"channel_id": [channel["id"]]})},
+        )
+        seen[channel["id"]] = url
+    subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert {s["Protocol"] for s in subs} == {"email", "sms", "sqs"}
+    incident = open_incident(stack, token)
+    for channel in (mail, sms):
+        [got] = sqs.receive_message(QueueUrl=seen[channel["id"]], MaxNumberOfMessages=10)["Messages"]
+        envelope = json.loads(got["Body"])
+        assert envelope["MessageAttributes"]["channel_id"]["Value"] == channel["id"]
+        assert incident.title in envelope["Message"]
+    assert envelope.get("Subject") is None and len(envelope["Message"]) <= 140  # the SMS
+    stack.call("DELETE", f"/api/channels/{mail['id']}")
+    left = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert {s["Protocol"] for s in left} == {"sms", "sqs"}
+
+
+def test_secrets_never_reach_the_logs_or_the_api(
+    stack: Harness,
+    service_id: str,
+    token: str,
+    receiver: Callable[..., Receiver],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slack, hook = receiver(sequence(answer(500), answer(200))), receiver()
+    secret = "0123456789abcdef-supersecret"
+    a = add(stack, service_id, "slack", url=slack.url)
+    b = add(stack, service_id, "webhook", url=hook.url, secret=secret)
+    pd = receiver()
+    monkeypatch.setattr(pagerduty, "ENQUEUE_URL", pd.url)
+    c = add(stack, service_id, "pagerduty", routing_key=ROUTING_KEY)
+    caplog.set_level("INFO")
+    incident = open_incident(stack, token)
+    stack.advance(30)
+    stack.pump()
+    stack.call("POST", f"/api/channels/{a['id']}/test")
+    answers = json.dumps(
+        [a, b, c, stack.call("GET", f"/api/incidents/{incident.id}").body]
+        + [stack.call("GET", f"/api/channels/{x['id']}").body for x in (a, b, c)]
+    )
+    logs = json.dumps([vars(r) for r in caplog.records], default=str)  # every field of every line
+    assert "notification attempt" in logs
+    for value in ("s3cr3tpath", secret, ROUTING_KEY):
+        assert value not in logs
+        assert value not in answers

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from alertbridge.incident_events import derive
 from alertbridge.decisions import decide, manual
+from alertbridge.incident_events import derive
 from alertbridge.models.alert import Action, CanonicalAlert, Severity
 from alertbridge.models.incident import Incident, Status
 from alertbridge.models.incident_event import IncidentEvent

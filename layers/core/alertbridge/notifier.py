@@ -294,7 +294,8 @@ class Notifier:
             "severity": incident.severity.value,
             "type": job.event.type,
         }
-        if self._notes.add_to_digest(channel.id, window.index, entry, at) == 1:
+        self._notes.add_to_digest(channel.id, window.index, entry, at)
+        if sent == channel.rate_per_minute:  # the window's first overflow schedules its flush
             flush = Job(f"digest.{channel.id}.{window.index}", channel.id, window=window.index)
             self._queue.enqueue(flush.message(), delay=wait + 1)
         self._notes.record(_record(job, channel, http.Attempt("sent"), at, outcome="digested"))

@@ -132,22 +132,17 @@ class NotificationStore:
         )
         return int(resp["Attributes"]["n"]["N"])
 
-    def add_to_digest(self, channel_id: str, window: int, entry: dict[str, str], now: datetime) -> int:
-        """Append to the channel's digest of the window; how many entries it holds now (1: the
-        first overflow of the window, whose caller schedules the flush)."""
-        resp = self._db.update_item(
+    def add_to_digest(self, channel_id: str, window: int, entry: dict[str, str], now: datetime) -> None:
+        """Append to the channel's digest of the window (nothing is read back: the list grows)."""
+        self._db.update_item(
             TableName=self._table,
             Key=to_item({"PK": f"DIGEST#{channel_id}", "SK": f"W#{window}"}),
             UpdateExpression=(
                 "SET entries = list_append(if_not_exists(entries, :empty), :entry), "
-                "expires_at = if_not_exists(expires_at, :exp) ADD n :one"
+                "expires_at = if_not_exists(expires_at, :exp)"
             ),
-            ExpressionAttributeValues=to_item(
-                {":empty": [], ":entry": [entry], ":one": 1, ":exp": _expiry(now)}
-            ),
-            ReturnValues="UPDATED_NEW",
+            ExpressionAttributeValues=to_item({":empty": [], ":entry": [entry], ":exp": _expiry(now)}),
         )
-        return int(resp["Attributes"]["n"]["N"])
 
     def digest(self, channel_id: str, window: int) -> list[dict[str, str]]:
         resp = self._db.get_item(
