@@ -92,7 +92,7 @@ def now() -> datetime:
 
 def advance(seconds: float) -> None:
     """Move ``now()`` forward by ``seconds`` (tests and the local stack: escalation after N minutes
-    without waiting N minutes; ``alertbridge_tools.harness.Harness.advance`` also moves the queues)."""
+    without waiting N minutes; the test harness's ``advance`` also moves the emulated queues)."""
     global _offset  # noqa: PLW0603  (one process-wide clock, like the real one)
     _offset += timedelta(seconds=seconds)
 
