@@ -18,6 +18,8 @@ from alertbridge.vendors import SOURCES
 
 from alertbridge_tools.client import ApiError, Client
 
+CHANNEL_KINDS = ("email", "sms", "slack", "teams", "webhook", "pagerduty")
+CHANNEL_COLUMNS = ("id", "kind", "name", "url", "events", "min_severity", "rate_per_minute")
 STATUSES = ("open", "triggered", "acknowledged", "monitoring", "resolved", "all")
 
 
@@ -86,6 +88,35 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--unpublished", action="store_true", help="replay every unpublished delivery")
 
     cmd(sub, "status", "every service's status (from its open incidents)")
+
+    chs = sub.add_parser("channels", help="notification channels").add_subparsers(
+        dest="command", required=True
+    )
+    cha = cmd(chs, "add", "add a notification channel to a service (targets are masked afterwards)")
+    cha.add_argument("service_id")
+    cha.add_argument("kind", choices=CHANNEL_KINDS)
+    cha.add_argument("--url", dest="channel_url", help="webhook URL (slack, teams, webhook)")  # not the API's
+    for flag in ("--secret", "--routing-key", "--address", "--number", "--name"):
+        cha.add_argument(flag)
+    cha.add_argument("--events", help="event types, e.g. opened,resolved (default: every one)")
+    cha.add_argument("--min-severity", choices=("info", "low", "medium", "high", "critical"))
+    cha.add_argument("--test-incidents", action="store_true", help="also notify of test incidents")
+    cha.add_argument("--rate-per-minute", type=int, help="messages a minute before digests (default 20)")
+    cmd(chs, "list", "a service's channels").add_argument("service_id")
+    cmd(chs, "show", "a channel (masked)").add_argument("channel_id")
+    cmd(chs, "remove", "remove a channel").add_argument("channel_id")
+    cmd(chs, "test", "send a clearly marked test notification through the real path").add_argument(
+        "channel_id"
+    )
+    esc = sub.add_parser("escalation", help="escalation per service").add_subparsers(
+        dest="command", required=True
+    )
+    es = cmd(esc, "set", "ordered steps: after AFTER still triggered, notify these channels")
+    es.add_argument("service_id")
+    es.add_argument(
+        "--step", action="append", default=[], metavar="AFTER:CH[,CH]", help="e.g. 0:ch_a or 15m:ch_b,ch_c"
+    )
+    cmd(esc, "show", "a service's escalation steps").add_argument("service_id")
 
     ta = cmd(sub, "test-alert", "push a source's sample through the real path, marked test")
     ta.add_argument("service_id")
@@ -291,6 +322,8 @@ def run(args: argparse.Namespace, api: Client) -> int:
         return 0 if all(r["status"] == "replayed" for r in results) else 1
     elif group == "status":
         emit(args, api.request("GET", "/api/status"), status_table)
+    elif group in ("channels", "escalation"):
+        return _notifications(args, api)
     elif group == "test-alert":
         kinds = [
             s
@@ -302,6 +335,66 @@ def run(args: argparse.Namespace, api: Client) -> int:
         answer = api.request("POST", f"/api/sources/{kinds[0]['id']}/test-alert")
         emit(args, answer, lambda d: f"test alert sent: delivery {d['delivery_id']}, {d['outcome']}")
     return 0
+
+
+def _notifications(args: argparse.Namespace, api: Client) -> int:
+    """The channels and escalation commands."""
+    group, command = args.group, args.command
+    if group == "channels" and command == "add":
+        fields = ("secret", "routing_key", "address", "number", "name", "min_severity")
+        body: dict[str, Any] = {"kind": args.kind} | {
+            f: getattr(args, f) for f in fields if getattr(args, f) is not None
+        }
+        if args.channel_url:
+            body["url"] = args.channel_url
+        if args.events:
+            body["events"] = [e.strip() for e in args.events.split(",") if e.strip()]
+        if args.test_incidents:
+            body["test_incidents"] = True
+        if args.rate_per_minute is not None:
+            body["rate_per_minute"] = args.rate_per_minute
+        made = api.request("POST", f"/api/services/{args.service_id}/channels", body)
+        note = "\nwebhook secret (shown once): {}".format(made["secret"]) if "secret" in made else ""
+        emit(args, made, lambda d: f"added {d['kind']} channel {d['id']}{note}")
+    elif group == "channels" and command == "list":
+        data = api.request("GET", f"/api/services/{args.service_id}/channels")
+        emit(args, data, lambda d: table(d, CHANNEL_COLUMNS))
+    elif group == "channels" and command == "show":
+        data = api.request("GET", f"/api/channels/{args.channel_id}")
+        emit(args, data, lambda d: "\n".join(f"{k:>16}: {_cell(v)}" for k, v in d.items()))
+    elif group == "channels" and command == "remove":
+        data = api.request("DELETE", f"/api/channels/{args.channel_id}")
+        emit(args, data, lambda d: f"removed channel {d['id']}")
+    elif group == "channels" and command == "test":
+        data = api.request("POST", f"/api/channels/{args.channel_id}/test")
+        emit(
+            args,
+            data,
+            lambda d: (
+                f"test notification: {d['outcome']} (HTTP {d['status_code'] or '-'})"
+                + (f": {d['error']}" if d.get("error") else "")
+            ),
+        )
+        return 0 if data["outcome"] == "sent" else 1
+    elif command == "set":
+        steps = []
+        for raw in args.step:
+            after, sep, channels = raw.partition(":")
+            if not sep or not channels:
+                raise SystemExit(f"alertbridge: --step takes AFTER:CHANNEL_ID[,CHANNEL_ID] (got {raw!r})")
+            steps.append(
+                {"after": after, "channel_ids": [c.strip() for c in channels.split(",") if c.strip()]}
+            )
+        data = api.request("PUT", f"/api/services/{args.service_id}/escalation", {"steps": steps})
+        emit(args, data, _escalation_text)
+    else:
+        emit(args, api.request("GET", f"/api/services/{args.service_id}/escalation"), _escalation_text)
+    return 0
+
+
+def _escalation_text(data: dict[str, Any]) -> str:
+    rows = [{"after_seconds": s["after_seconds"], "channels": s["channel_ids"]} for s in data["steps"]]
+    return table(rows, ("after_seconds", "channels"))
 
 
 SOURCE_COLUMNS = ("id", "source", "recovery_policy", "severity_filter", "last_delivery_at", "active")

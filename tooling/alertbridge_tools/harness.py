@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from alertbridge import runtime
+from alertbridge import runtime, timestamps
 from alertbridge.models.records import Source, SourceSettings
 from botocore.config import Config
 
@@ -59,6 +59,8 @@ class Harness:
         if endpoint_url is None:  # in-process moto is not thread-safe: one dedup key at a time
             os.environ["KEY_WORKERS"] = "1"
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "alertbridge-local")
+        # Channels may point at loopback receivers here (tests, the local stack); never on AWS.
+        os.environ.setdefault("NOTIFY_ALLOW_PRIVATE", "true")
         if endpoint_url:
             os.environ["AWS_ENDPOINT_URL"] = endpoint_url
         runtime.reset()
@@ -162,10 +164,13 @@ class Harness:
         )
 
     def pump(self) -> PollResult:
-        """Deliver everything queued to the incident function (retrying what fails, as SQS would),
-        then the table's stream to the incident events function, and again while either moved
-        something (a queue fed from the bus gets the incident events). Returns the queues' totals."""
+        """Deliver everything queued to the functions fed by queues (retrying what fails, as SQS
+        would), then the table's stream to the incident events function, again while either moved
+        something (a queue fed from the bus gets the incident events); then run the scheduled
+        functions once (the escalation checker) and deliver what they queued. Returns the queues'
+        totals."""
         total = PollResult()
+        scheduled = False
         while True:
             for poller in self.pollers:
                 step = poller.drain()
@@ -173,5 +178,31 @@ class Harness:
                 total.deleted += step.deleted
                 total.failed += step.failed
                 total.invocations += step.invocations
-            if not sum(poller.drain().invocations for poller in self.stream_pollers):
+            if sum(poller.drain().invocations for poller in self.stream_pollers):
+                continue
+            if scheduled or not self.run_schedules():
                 return total
+            scheduled = True
+
+    # --- time: schedules and a fast-forwarded clock -------------------------------------------
+    def run_schedules(self) -> int:
+        """Invoke every scheduled function once, as EventBridge Scheduler would; how many ran."""
+        for schedule in self.stack.schedules:
+            event = {"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}}
+            self._invoker(schedule.function)(event, None)
+        return len(self.stack.schedules)
+
+    def advance(self, seconds: float) -> None:
+        """Fast-forward: ``alertbridge.timestamps.now()`` and the emulated queues' delays and
+        visibility timeouts move ``seconds`` ahead (escalation after N minutes, a retry's backoff,
+        a digest's window, without waiting for them)."""
+        from moto.sqs.models import sqs_backends  # noqa: PLC0415  (the emulator runs in this process)
+
+        timestamps.advance(seconds)
+        shift = seconds * 1000
+        for account in sqs_backends.values():
+            for backend in account.values():
+                for queue in backend.queues.values():
+                    for message in queue._messages:
+                        message.delayed_until -= shift
+                        message.visible_at -= shift

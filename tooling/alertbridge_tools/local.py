@@ -25,6 +25,7 @@ from alertbridge_tools.emulator import MotoServer
 
 LOCAL_PARAMETERS = {"Stage": "dev", "RestrictThreatStackSourceIps": "false"}
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+SCHEDULE_SECONDS = float(os.environ.get("ALERTBRIDGE_SCHEDULE_SECONDS", "5"))
 
 
 class PortInUse(Exception):
@@ -75,11 +76,23 @@ class LocalStack:
         self.http.harness = self.harness  # type: ignore[attr-defined]
         self._stopping = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="event-source-mapping", daemon=True)
+        self._scheduler = threading.Thread(target=self._schedule, name="scheduler", daemon=True)
 
     def start(self) -> LocalStack:
         threading.Thread(target=self.http.serve_forever, name="api", daemon=True).start()
         self._poller.start()
+        self._scheduler.start()
         return self
+
+    def _schedule(self) -> None:
+        """The template's schedules (the escalation checker's ``rate(1 minute)``), every
+        ``SCHEDULE_SECONDS`` here: the local stack honours escalation steps to a few seconds."""
+        while not self._stopping.wait(SCHEDULE_SECONDS):
+            try:
+                self.harness.run_schedules()
+            except Exception:  # keep the timer going, as Scheduler does
+                if self._stopping.is_set():
+                    return
 
     def _poll(self) -> None:
         # Short polls with a pause when idle: the emulator runs one call at a time, so a long poll
@@ -106,6 +119,7 @@ class LocalStack:
         self.http.shutdown()
         self.http.server_close()
         self._poller.join(timeout=5)
+        self._scheduler.join(timeout=5)
         self.emulator.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
 

@@ -132,6 +132,15 @@ class StreamSource:
 
 
 @dataclass
+class Schedule:
+    """A function run on a schedule (SAM ``Schedule``/``ScheduleV2`` events): the local stack and
+    the harness run it on their own timer."""
+
+    function: str
+    expression: str
+
+
+@dataclass
 class Stack:
     """The physical names of what was created, and the template's functions, routes and mappings."""
 
@@ -142,6 +151,8 @@ class Stack:
     routes: list[Route] = field(default_factory=list)
     event_sources: list[EventSource] = field(default_factory=list)
     stream_sources: list[StreamSource] = field(default_factory=list)
+
+    schedules: list[Schedule] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
 
     def environment(self) -> dict[str, str]:
@@ -309,6 +320,18 @@ def create_stack(
         stack.attributes[(logical, "Arn")] = arn
         stack.attributes[(logical, "Name")] = name
 
+    for logical in by_type.get("AWS::KMS::Key", []):
+        resp = client("kms").create_key(Description=f"alertbridge {logical}")["KeyMetadata"]
+        stack.physical[logical] = resp["KeyId"]
+        stack.attributes[(logical, "Arn")] = resp["Arn"]
+
+    for logical in by_type.get("AWS::SNS::Topic", []):
+        name = f"alertbridge-{logical.lower()}-{suffix}"
+        arn = client("sns").create_topic(Name=name)["TopicArn"]
+        stack.physical[logical] = arn
+        stack.attributes[(logical, "TopicName")] = name
+        stack.attributes[(logical, "TopicArn")] = arn
+
     # Queues: dead-letter queues first, so redrive policies can name them.
     queues = sorted(
         by_type.get("AWS::SQS::Queue", []),
@@ -368,6 +391,8 @@ def create_stack(
                 stack.stream_sources.append(
                     _stream_source(logical, resolver.value(event["Properties"]), stack)
                 )
+            elif event["Type"] in ("Schedule", "ScheduleV2"):
+                stack.schedules.append(Schedule(logical, event["Properties"]["ScheduleExpression"]))
 
     for logical in by_type.get("AWS::Lambda::EventSourceMapping", []):
         props = resources[logical]["Properties"]

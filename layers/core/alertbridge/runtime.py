@@ -21,9 +21,13 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
     from alertbridge.store.bus import Publisher
+    from alertbridge.store.channels import ChannelStore
     from alertbridge.store.deliveries import DeliveryStore
     from alertbridge.store.incidents import IncidentStore
+    from alertbridge.store.notifications import NotificationStore
+    from alertbridge.store.notify_queue import NotifyQueue
     from alertbridge.store.sources import SourceStore
+    from alertbridge.store.topic import Topic
 
 # Standard retry mode: throttling and 5xx are retried with backoff by botocore itself.
 # 20 pooled connections: the status page reads 16 services at a time, the incident function 8 keys.
@@ -87,8 +91,50 @@ def incident_event_publisher() -> Publisher:
     return Publisher(boto3.client("events", config=_CONFIG), settings().bus, backoff=INCIDENT_EVENTS_BACKOFF)
 
 
+# --- notifications ---------------------------------------------------------------------------------
+@cache
+def channel_store() -> ChannelStore:
+    from alertbridge.store.channels import ChannelStore  # noqa: PLC0415
+    from alertbridge.store.kms import Sealer  # noqa: PLC0415
+
+    cfg = settings()
+    sealer = Sealer(boto3.client("kms", config=_CONFIG), cfg.need(cfg.channel_key, "CHANNEL_KEY_ARN"))
+    return ChannelStore(dynamodb(), cfg.table, sealer, topic() if cfg.notifications_topic else None)
+
+
+@cache
+def topic() -> Topic:
+    from alertbridge.store.topic import Topic  # noqa: PLC0415
+
+    cfg = settings()
+    arn = cfg.need(cfg.notifications_topic, "NOTIFICATIONS_TOPIC_ARN")
+    return Topic(boto3.client("sns", config=_CONFIG), arn)
+
+
+@cache
+def notification_store() -> NotificationStore:
+    from alertbridge.store.notifications import NotificationStore  # noqa: PLC0415
+
+    return NotificationStore(dynamodb(), settings().table)
+
+
+@cache
+def notify_queue() -> NotifyQueue:
+    from alertbridge.store.notify_queue import NotifyQueue  # noqa: PLC0415
+
+    cfg = settings()
+    return NotifyQueue(
+        boto3.client("sqs", config=_CONFIG),
+        cfg.need(cfg.notify_queue_url, "NOTIFY_QUEUE_URL"),
+        cfg.notify_dlq_url,
+    )
+
+
+_NOTIFY = (channel_store, topic, notification_store, notify_queue)
+
+
 def reset() -> None:
     """Forget every client and adapter (tests and the local stack switch environments)."""
-    for fn in (settings, dynamodb, s3, source_store, delivery_store, incident_store, publisher):
+    for fn in (settings, dynamodb, s3, source_store, delivery_store, incident_store, publisher, *_NOTIFY):
         fn.cache_clear()
     incident_event_publisher.cache_clear()

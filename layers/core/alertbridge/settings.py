@@ -29,6 +29,16 @@ class Settings:
     key_workers: int  # incident function: dedup keys of a batch applied at once
     public_base_url: str | None  # the API's base URL for webhook URLs; else derived from the request
     status_cache_seconds: float  # status page: how long a warm function keeps its board
+    # Notifications (functions that do not notify leave them unset).
+    channel_key: str | None = None  # KMS key sealing channel secrets
+    notifications_topic: str | None = None  # SNS topic of the email and SMS channels
+    notify_queue_url: str | None = None
+    notify_dlq_url: str | None = None
+    notify_timeout: float = 10.0  # seconds per outbound HTTP attempt
+    notify_max_attempts: int = 6  # then the message goes to the notifier's DLQ
+    # Lets channel URLs reach loopback/private addresses: the local stack and tests only, never
+    # set in template.yaml (on AWS that would open the VPC-less function to SSRF on metadata etc.).
+    notify_allow_private: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -47,7 +57,20 @@ class Settings:
             key_workers=int(env.get("KEY_WORKERS", "8")),
             public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
             status_cache_seconds=float(env.get("STATUS_CACHE_SECONDS", "5")),
+            channel_key=env.get("CHANNEL_KEY_ARN") or None,
+            notifications_topic=env.get("NOTIFICATIONS_TOPIC_ARN") or None,
+            notify_queue_url=env.get("NOTIFY_QUEUE_URL") or None,
+            notify_dlq_url=env.get("NOTIFY_DLQ_URL") or None,
+            notify_timeout=float(env.get("NOTIFY_TIMEOUT_SECONDS", "10")),
+            notify_max_attempts=int(env.get("NOTIFY_MAX_ATTEMPTS", "6")),
+            notify_allow_private=env.get("NOTIFY_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         )
+
+    def need(self, value: str | None, name: str) -> str:
+        """A notification setting the calling function must have (template.yaml sets it)."""
+        if not value:
+            raise MissingSetting(f"{name} is not set on this function (template.yaml sets it)")
+        return value
 
 
 @cache

@@ -81,5 +81,22 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# A fast-forward of the clock, for tests and the local stack only (``advance``); zero on AWS. It is
+# an offset rather than a frozen time so that time still passes: retries, leases and windows behave.
+_offset = _ZERO
+
+
 def now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _offset
+
+
+def advance(seconds: float) -> None:
+    """Move ``now()`` forward by ``seconds`` (tests and the local stack: escalation after N minutes
+    without waiting N minutes; the test harness's ``advance`` also moves the emulated queues)."""
+    global _offset  # noqa: PLW0603  (one process-wide clock, like the real one)
+    _offset += timedelta(seconds=seconds)
+
+
+def reset_clock() -> None:
+    global _offset  # noqa: PLW0603
+    _offset = _ZERO

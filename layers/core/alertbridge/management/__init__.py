@@ -17,14 +17,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import ValidationError
 
 from alertbridge import vendors
-from alertbridge.management import deliveries, incidents, services, sources, status
+from alertbridge.management import channels, deliveries, incidents, services, sources, status
 from alertbridge.operations import Refused
 from alertbridge.store.bus import PublishError
 from alertbridge.store.sources import NotFound
 from alertbridge.text import validation_message
 
 app = APIGatewayRestResolver(enable_validation=True)
-for module in (services, sources, incidents, deliveries, status):
+for module in (services, sources, channels, incidents, deliveries, status):
     app.include_router(module.router)
 
 

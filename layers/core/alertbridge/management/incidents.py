@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -54,7 +55,11 @@ def list_incidents(
 
 @router.get("/api/incidents/<incident_id>")
 def show_incident(incident_id: str) -> dict[str, Any]:
-    return incident_view(operations.show_incident(runtime.incident_store(), incident_id), timeline=True)
+    shown = incident_view(operations.show_incident(runtime.incident_store(), incident_id), timeline=True)
+    # Notification attempts are items of their own (store.notifications): merged in time order.
+    attempts = runtime.notification_store().attempts(incident_id)
+    shown["timeline"] = sorted([*shown["timeline"], *attempts], key=lambda e: datetime.fromisoformat(e["at"]))
+    return shown
 
 
 @router.post("/api/incidents/<incident_id>/acknowledge")

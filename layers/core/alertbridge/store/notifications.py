@@ -1,0 +1,229 @@
+"""What the notifier keeps in the table: attempts, sends done, rate windows, digests, due work.
+
+- **Attempts** are items in the incident's own partition (``PK = <key id>``, ``SK = NT#<seq>#<at>#
+  <channel>#<attempt>``): the incident function's conditional writes of the episode item never
+  contend with them and the episode item does not grow; ``GET /api/incidents/{id}`` reads them
+  with one Query of the ``NT#<seq>#`` prefix.
+- **Sends done** (``SENT#<key>`` / ``<channel>``): written after a success, read before a send, so
+  an SQS redelivery of the same (event, channel) does not send twice. Expire after 14 days (past
+  SQS's longest retention).
+- **Rate windows** (``RATE#<channel>`` / ``W#<minute>``): one atomic ``ADD`` per event; the new
+  count says whether the event is within the channel's cap. **Digests** (``DIGEST#<channel>`` /
+  ``W#<minute>``): what was over the cap, appended to one list per channel and window.
+- **Due work** (``DUE#<shard>`` / ``<due at>#esc#<incident>#<step>``): escalation steps by due
+  time; the checker Queries ``SK <= now`` per shard (what is not due is not read) and claims an
+  item with a conditional lease before acting on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from alertbridge.decisions import parse_incident_id
+from alertbridge.store.table import from_item, to_item
+from alertbridge.timestamps import iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+DUE_SHARDS = 4  # spreads due items over partitions; the checker reads each shard
+LEASE_SECONDS = 120  # a claimed due item is retried by a later run if its claimer died
+SENT_DAYS = 14
+WINDOW_DAYS = 1
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    incident_id: str
+    channel_id: str
+    event_id: str
+    event_type: str
+    attempt: int
+    outcome: str  # sent, retry, failed, digested, dead_lettered
+    status_code: int | None
+    error: str | None
+    at: datetime
+
+    def entry(self) -> dict[str, Any]:
+        """The incident timeline entry of this attempt (``"kind": "notification"``)."""
+        return {
+            "at": iso(self.at),
+            "kind": "notification",
+            "message": f"{self.event_type} to {self.channel_id}: {self.outcome}"
+            + (f" ({self.error})" if self.error else ""),
+            "channel_id": self.channel_id,
+            "event_id": self.event_id,
+            "outcome": self.outcome,
+            "status_code": self.status_code,
+            "attempt": self.attempt,
+        }
+
+
+@dataclass(frozen=True)
+class DueItem:
+    shard: int
+    sk: str
+    incident_id: str
+    step: int
+    epoch: datetime
+
+
+class NotificationStore:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    # attempts -----------------------------------------------------------------------------------
+    def record(self, rec: AttemptRecord) -> None:
+        parsed = parse_incident_id(rec.incident_id)
+        if parsed is None:  # a test notification: no incident to record it on
+            return
+        key_id, seq = parsed
+        sk = f"NT#{seq:06d}#{iso(rec.at)}#{rec.channel_id}#{rec.attempt}"
+        item = {"PK": key_id, "SK": sk, **{k: v for k, v in rec.entry().items() if v is not None}}
+        self._db.put_item(TableName=self._table, Item=to_item(item))
+
+    def attempts(self, incident_id: str) -> list[dict[str, Any]]:
+        """The incident's notification entries, oldest first."""
+        parsed = parse_incident_id(incident_id)
+        if parsed is None:
+            return []
+        key_id, seq = parsed
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :nt)",
+            ExpressionAttributeValues=to_item({":pk": key_id, ":nt": f"NT#{seq:06d}#"}),
+        )
+        out = []
+        for page in pages:
+            for raw in page.get("Items", []):
+                item = from_item(raw)
+                out.append({k: v for k, v in item.items() if k not in ("PK", "SK")} | _nulls(item))
+        return out
+
+    # sends done ---------------------------------------------------------------------------------
+    def was_sent(self, key: str, channel_id: str) -> bool:
+        resp = self._db.get_item(
+            TableName=self._table, Key=to_item({"PK": f"SENT#{key}", "SK": channel_id}), ConsistentRead=True
+        )
+        return "Item" in resp
+
+    def mark_sent(self, key: str, channel_id: str, now: datetime) -> None:
+        expires = int((now + timedelta(days=SENT_DAYS)).timestamp())
+        self._db.put_item(
+            TableName=self._table,
+            Item=to_item({"PK": f"SENT#{key}", "SK": channel_id, "expires_at": expires}),
+        )
+
+    # rate windows and digests -------------------------------------------------------------------
+    def count(self, channel_id: str, window: int, now: datetime) -> int:
+        """One more event in the channel's window; the window's count including it (atomic)."""
+        resp = self._db.update_item(
+            TableName=self._table,
+            Key=to_item({"PK": f"RATE#{channel_id}", "SK": f"W#{window}"}),
+            UpdateExpression="ADD n :one SET expires_at = if_not_exists(expires_at, :exp)",
+            ExpressionAttributeValues=to_item({":one": 1, ":exp": _expiry(now)}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(resp["Attributes"]["n"]["N"])
+
+    def add_to_digest(self, channel_id: str, window: int, entry: dict[str, str], now: datetime) -> None:
+        """Append to the channel's digest of the window (nothing is read back: the list grows)."""
+        self._db.update_item(
+            TableName=self._table,
+            Key=to_item({"PK": f"DIGEST#{channel_id}", "SK": f"W#{window}"}),
+            UpdateExpression=(
+                "SET entries = list_append(if_not_exists(entries, :empty), :entry), "
+                "expires_at = if_not_exists(expires_at, :exp)"
+            ),
+            ExpressionAttributeValues=to_item({":empty": [], ":entry": [entry], ":exp": _expiry(now)}),
+        )
+
+    def digest(self, channel_id: str, window: int) -> list[dict[str, str]]:
+        resp = self._db.get_item(
+            TableName=self._table,
+            Key=to_item({"PK": f"DIGEST#{channel_id}", "SK": f"W#{window}"}),
+            ConsistentRead=True,
+        )
+        entries: list[dict[str, str]] = from_item(resp["Item"]).get("entries", []) if "Item" in resp else []
+        return entries
+
+    # due work (escalation) ----------------------------------------------------------------------
+    def schedule(self, incident_id: str, step: int, due: datetime, epoch: datetime) -> None:
+        """Index step ``step`` of the incident's escalation as due at ``due`` (idempotent)."""
+        shard = int(hashlib.sha256(incident_id.encode()).hexdigest(), 16) % DUE_SHARDS
+        item = {
+            "PK": f"DUE#{shard}",
+            "SK": f"{iso(due)}#esc#{incident_id}#{step}",
+            "incident_id": incident_id,
+            "step": step,
+            "epoch": iso(epoch),
+        }
+        try:
+            self._db.put_item(
+                TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def due(self, now: datetime) -> list[DueItem]:
+        """Every due item (due at or before ``now``), claimed or not, shard by shard."""
+        out: list[DueItem] = []
+        for shard in range(DUE_SHARDS):
+            pages = self._db.get_paginator("query").paginate(
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk AND SK < :upper",
+                # '$' sorts right after '#': every "<due at>#..." with due at <= now
+                ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}", ":upper": f"{iso(now)}$"}),
+                ConsistentRead=True,
+            )
+            for page in pages:
+                for raw in page.get("Items", []):
+                    item = from_item(raw)
+                    out.append(
+                        DueItem(
+                            shard,
+                            item["SK"],
+                            item["incident_id"],
+                            item["step"],
+                            datetime.fromisoformat(item["epoch"]),
+                        )
+                    )
+        return out
+
+    def claim(self, item: DueItem, now: datetime) -> bool:
+        """Take a lease on a due item: False when it is gone or another checker holds it."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=to_item({"PK": f"DUE#{item.shard}", "SK": item.sk}),
+                UpdateExpression="SET lease_until = :until",
+                ConditionExpression="attribute_exists(PK) AND "
+                "(attribute_not_exists(lease_until) OR lease_until < :now)",
+                ExpressionAttributeValues=to_item(
+                    {":until": iso(now + timedelta(seconds=LEASE_SECONDS)), ":now": iso(now)}
+                ),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def done(self, item: DueItem) -> None:
+        self._db.delete_item(TableName=self._table, Key=to_item({"PK": f"DUE#{item.shard}", "SK": item.sk}))
+
+
+def _expiry(now: datetime) -> int:
+    return int((now + timedelta(days=WINDOW_DAYS)).timestamp())
+
+
+def _nulls(item: dict[str, Any]) -> dict[str, Any]:
+    """Entries always carry status_code (None when there was no HTTP answer)."""
+    return {"status_code": item.get("status_code")}

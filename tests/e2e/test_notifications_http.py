@@ -1,0 +1,138 @@
+"""Notifications end to end over HTTP: `alertbridge local`, the CLI's --json, real loopback
+receivers; incident events put on the bus as the events publisher does (its branch adds the
+stream publisher to the local stack)."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stdout
+from typing import Any
+
+import pytest
+from alertbridge import runtime, timestamps
+from alertbridge.incident_events import derive
+from alertbridge.notify import webhook
+from alertbridge_tools import cli
+from alertbridge_tools.local import LocalStack
+
+from tests.flow.receivers import Receiver, publish, receivers
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalStack]:
+    stack = LocalStack(port=0, quiet=True).start()
+    yield stack
+    stack.stop()
+    timestamps.reset_clock()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Callable[..., Receiver]]:
+    yield from receivers()
+
+
+def ab(local: LocalStack, *args: str, code: int = 0) -> Any:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        got = cli.main(["--url", local.base_url, *args, "--json"])
+    assert got == code, out.getvalue()
+    return json.loads(out.getvalue())
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def fire(local: LocalStack, token: str, key: str) -> dict[str, Any]:
+    """A Kapacitor alert over HTTP; once its incident is written, its event on the bus."""
+    url = f"{local.base_url}/hooks/kapacitor/{token}"
+    body = json.dumps(
+        {"id": key, "message": f"{key} is CRITICAL", "level": "CRITICAL", "time": "2026-11-23T10:00:00Z"}
+    )
+    request = urllib.request.Request(url, data=body.encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.status == 202
+    incident = wait_for(
+        lambda: [i for i in ab(local, "incidents", "list", "--status", "all") if i["dedup_key"] == key]
+    )[0]
+    stored = runtime.incident_store().get(incident["id"])
+    publish(local.harness.stack.environment()["BUS_NAME"], derive(None, stored), local.emulator.url)
+    return dict(incident)
+
+
+def test_channels_over_the_cli_test_send_and_formats(
+    local: LocalStack, receiver: Callable[..., Receiver]
+) -> None:
+    service = ab(local, "services", "create", "shop")
+    token = ab(local, "sources", "add", service["id"], "kapacitor")["token"]
+    slack, hook = receiver(), receiver()
+    ch = ab(
+        local, "channels", "add", service["id"], "slack", "--url", slack.url, "--events", "opened,resolved"
+    )
+    assert {"id", "service_id", "kind"} <= set(ch) and "s3cr3tpath" not in json.dumps(ch)
+    made = ab(local, "channels", "add", service["id"], "webhook", "--url", hook.url)
+    assert [c["id"] for c in ab(local, "channels", "list", service["id"])] == [ch["id"], made["id"]]
+    assert ab(local, "channels", "show", ch["id"])["url"].endswith("/…/hXYZ")
+
+    result = ab(local, "channels", "test", ch["id"])
+    assert (result["outcome"], result["status_code"], result["attempt"]) == ("sent", 200, 1)
+    assert slack.bodies()[0]["blocks"][0]["text"]["text"].startswith("[TEST] ")
+
+    incident = fire(local, token, "disk:db-1")
+    wait_for(lambda: len(slack.requests) == 2 and len(hook.requests) == 1)
+    assert webhook.verify(made["secret"], hook.requests[0]["headers"], hook.requests[0]["body"], time.time())
+    shown = wait_for(
+        lambda: (
+            [
+                e
+                for e in ab(local, "incidents", "show", incident["id"])["timeline"]
+                if e["kind"] == "notification"
+            ][1:]
+            and ab(local, "incidents", "show", incident["id"])
+        )
+    )
+    entries = [e for e in shown["timeline"] if e["kind"] == "notification"]
+    assert {e["channel_id"] for e in entries} == {ch["id"], made["id"]}
+    assert all({"outcome", "status_code", "attempt"} <= set(e) for e in entries)
+    assert ab(local, "channels", "remove", ch["id"])["removed"] is True
+
+
+def test_escalation_after_n_minutes_and_none_after_ack(
+    local: LocalStack, receiver: Callable[..., Receiver]
+) -> None:
+    service = ab(local, "services", "create", "payments")
+    token = ab(local, "sources", "add", service["id"], "kapacitor")["token"]
+    first, second = receiver(), receiver()
+    a = ab(local, "channels", "add", service["id"], "slack", "--url", first.url, "--events", "resolved")
+    b = ab(local, "channels", "add", service["id"], "teams", "--url", second.url, "--events", "resolved")
+    steps = ab(
+        local, "escalation", "set", service["id"], "--step", f"0:{a['id']}", "--step", f"15m:{b['id']}"
+    )
+    assert steps["steps"] == [
+        {"after_seconds": 0, "channel_ids": [a["id"]]},
+        {"after_seconds": 900, "channel_ids": [b["id"]]},
+    ]
+    assert ab(local, "escalation", "show", service["id"]) == steps
+
+    fire(local, token, "latency:api")
+    assert wait_for(lambda: len(first.requests) == 1)  # step 0: at once (the checker's next run)
+    assert not second.requests
+    local.harness.advance(15 * 60 + 1)
+    assert wait_for(lambda: len(second.requests) == 1)
+    assert "escalat" in json.dumps(second.bodies()[0]).lower()
+
+    acked = fire(local, token, "latency:web")
+    assert wait_for(lambda: len(first.requests) == 2)
+    ab(local, "incidents", "ack", acked["id"], "--by", "ana")
+    local.harness.advance(15 * 60 + 1)
+    time.sleep(12)  # two runs of the local checker
+    assert len(second.requests) == 1  # no notification after ack
