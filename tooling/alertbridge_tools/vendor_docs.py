@@ -56,7 +56,7 @@ def _key(template: str) -> str:
 def table(name: str) -> str:
     """The markdown table of source ``name``, from its mapping's ``SEVERITY``/``ACTIONS``/``LIFECYCLE``."""
     mapping = MAPPINGS[name]
-    severity: Mapping[Any, Any] = mapping.SEVERITY
+    severity: Mapping[Any, Any] = getattr(mapping, "SEVERITY")  # noqa: B009  (not in the VendorMapping protocol)
     actions: Mapping[Any, Any] = getattr(mapping, "ACTIONS", {})
     lifecycle: Mapping[str, Any] = getattr(mapping, "LIFECYCLE", {})
     label = KEY_LABELS.get(name, "vendor value")
@@ -69,7 +69,9 @@ def table(name: str) -> str:
                 lines.append(_row(f"`{key}`", _text(level), "every event", "none", _key("{event}")))
                 continue
             problem = f"`data.{rule.field}` = `{rule.problem}`"
-            recovery = f"`data.{rule.field}` = `{rule.recovery}`" if rule.recovery else "none (resolve by hand)"
+            recovery = (
+                f"`data.{rule.field}` = `{rule.recovery}`" if rule.recovery else "none (resolve by hand)"
+            )
             lines.append(_row(f"`{key}`", _text(level), problem, recovery, _key(rule.key)))
         return "\n".join(lines)
     lines = [_row(label, "action", "severity"), "|---|---|---|"]
@@ -95,11 +97,14 @@ def main() -> None:
     for name in vendors.SOURCES:
         path = readme(name)
         text = path.read_text()
-        section(name)  # the markers are there
-        new = SECTION.sub(lambda _: render(name), text, count=1)
+        match = SECTION.search(text)
+        if match is None:
+            raise SystemExit(f"{path}: no {BEGIN} ... {END} section")
+        start, end = match.span()
+        new = text[:start] + render(name) + text[end:]
         if new != text:
             path.write_text(new)
-            print(f"wrote {path.relative_to(VENDORS.parents[2])}")
+            print(f"wrote {path.relative_to(VENDORS.parents[3])}")
 
 
 if __name__ == "__main__":
