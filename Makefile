@@ -15,7 +15,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 PORT ?= 3000
 
-.PHONY: setup local demo test lint template security audit bench schema events clean
+.PHONY: setup local demo test lint template security audit bench schema events vendor-docs clean
 
 setup: $(VENV)/.synced
 $(VENV)/.synced: uv.lock pyproject.toml
@@ -57,6 +57,10 @@ audit: setup $(CHECKS)/checkov  ## pip-audit of every locked dependency (needs P
 
 events: setup  ## regenerate events/<source>/*.json from the vendor samples
 	$(VENV)/bin/python -m alertbridge_tools.make_events
+	$(VENV)/bin/python -m alertbridge_tools.vendor_docs
+
+vendor-docs: setup  ## regenerate the "Severity and lifecycle" table of every vendors/<source>/README.md
+	$(VENV)/bin/python -m alertbridge_tools.vendor_docs
 
 bench: setup  ## benchmarks with their floors: table + bench/results.json (run `make template` first for sizes)
 	$(VENV)/bin/python bench/run.py

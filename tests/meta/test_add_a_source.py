@@ -8,7 +8,7 @@ import re
 import pytest
 from alertbridge import vendors
 from alertbridge.vendors.registry import MAPPINGS
-from alertbridge_tools import make_events
+from alertbridge_tools import make_events, vendor_docs
 from alertbridge_tools.template import ROOT, load_template
 
 VENDORS = ROOT / "layers/core/alertbridge/vendors"
@@ -36,6 +36,10 @@ def test_every_item_of_the_checklist_is_there(name: str) -> None:
     assert name == mapping.NAME and getattr(mapping, "SEVERITY", None), "1. the mapping"
     assert mapping.__doc__ and re.search(r"vendors\.md §\d", mapping.__doc__), "1. its docstring"
     assert vendors.sample(name).strip().startswith(b"{"), "2. sample.json"
+    guide = VENDORS / name / "README.md"
+    assert guide.is_file(), "3. README.md"
+    text = guide.read_text()
+    assert vendor_docs.BEGIN in text and vendor_docs.END in text, "3. its generated severity section"
     app = (ROOT / "functions" / name / "app.py").read_text()
     assert f"from alertbridge.vendors import {name}\n" in app, "5. a static import"
     assert f"handler = ingest_handler({name})\n" in app, "5. the handler"
