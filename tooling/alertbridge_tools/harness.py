@@ -167,17 +167,19 @@ class Harness:
         """Deliver everything queued to the functions fed by queues (retrying what fails, as SQS
         would), then the table's stream to the incident events function, again while either moved
         something (a queue fed from the bus gets the incident events); then run the scheduled
-        functions once (the escalation checker) and deliver what they queued. Returns the queues'
-        totals."""
+        functions once (the escalation checker) and deliver what they queued. Returns the totals of
+        the first delivery (what was queued when called)."""
         total = PollResult()
-        scheduled = False
+        scheduled, first = False, True
         while True:
             for poller in self.pollers:
                 step = poller.drain()
-                total.received += step.received
-                total.deleted += step.deleted
-                total.failed += step.failed
-                total.invocations += step.invocations
+                if first:  # the totals are what was queued when called (the alerts), not what followed
+                    total.received += step.received
+                    total.deleted += step.deleted
+                    total.failed += step.failed
+                    total.invocations += step.invocations
+            first = False
             if sum(poller.drain().invocations for poller in self.stream_pollers):
                 continue
             if scheduled or not self.run_schedules():
