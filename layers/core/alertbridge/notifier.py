@@ -294,7 +294,7 @@ class Notifier:
             "severity": incident.severity.value,
             "type": job.event.type,
         }
-        self._notes.add_to_digest(channel.id, window.index, entry, at)
+        self._notes.add_to_digest(channel.id, window.index, job.event.id, entry, at)
         if sent == channel.rate_per_minute:  # the window's first overflow schedules its flush
             flush = Job(f"digest.{channel.id}.{window.index}", channel.id, window=window.index)
             self._queue.enqueue(flush.message(), delay=wait + 1)

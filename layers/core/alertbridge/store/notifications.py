@@ -8,8 +8,10 @@
   an SQS redelivery of the same (event, channel) does not send twice. Expire after 14 days (past
   SQS's longest retention).
 - **Rate windows** (``RATE#<channel>`` / ``W#<minute>``): one atomic ``ADD`` per event; the new
-  count says whether the event is within the channel's cap. **Digests** (``DIGEST#<channel>`` /
-  ``W#<minute>``): what was over the cap, appended to one list per channel and window.
+  count says whether the event is within the channel's cap. **Digests** (``DIGEST#<channel>#<minute>``
+  / ``<event id>``): what was over the cap, one small item per event (an append to one growing list
+  would bill every append by the whole list's size and hit the 400 KB item limit in a storm); the
+  flush reads the partition with one paginated Query.
 - **Due work** (``DUE#<shard>`` / ``<due at>#esc#<incident>#<step>``): escalation steps by due
   time; the checker Queries ``SK <= now`` per shard (what is not due is not read) and claims an
   item with a conditional lease before acting on it.
@@ -132,26 +134,26 @@ class NotificationStore:
         )
         return int(resp["Attributes"]["n"]["N"])
 
-    def add_to_digest(self, channel_id: str, window: int, entry: dict[str, str], now: datetime) -> None:
-        """Append to the channel's digest of the window (nothing is read back: the list grows)."""
-        self._db.update_item(
-            TableName=self._table,
-            Key=to_item({"PK": f"DIGEST#{channel_id}", "SK": f"W#{window}"}),
-            UpdateExpression=(
-                "SET entries = list_append(if_not_exists(entries, :empty), :entry), "
-                "expires_at = if_not_exists(expires_at, :exp)"
-            ),
-            ExpressionAttributeValues=to_item({":empty": [], ":entry": [entry], ":exp": _expiry(now)}),
-        )
+    def add_to_digest(
+        self, channel_id: str, window: int, event_id: str, entry: dict[str, str], now: datetime
+    ) -> None:
+        """Keep one over-the-cap event for the channel's digest of the window (idempotent per event)."""
+        item = {"PK": f"DIGEST#{channel_id}#{window}", "SK": event_id, **entry, "expires_at": _expiry(now)}
+        self._db.put_item(TableName=self._table, Item=to_item(item))
 
     def digest(self, channel_id: str, window: int) -> list[dict[str, str]]:
-        resp = self._db.get_item(
+        """The window's digested events, in event-id order."""
+        pages = self._db.get_paginator("query").paginate(
             TableName=self._table,
-            Key=to_item({"PK": f"DIGEST#{channel_id}", "SK": f"W#{window}"}),
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"DIGEST#{channel_id}#{window}"}),
             ConsistentRead=True,
         )
-        entries: list[dict[str, str]] = from_item(resp["Item"]).get("entries", []) if "Item" in resp else []
-        return entries
+        return [
+            {k: v for k, v in from_item(i).items() if k not in ("PK", "SK", "expires_at")}
+            for page in pages
+            for i in page.get("Items", [])
+        ]
 
     # due work (escalation) ----------------------------------------------------------------------
     def schedule(self, incident_id: str, step: int, due: datetime, epoch: datetime) -> None:
