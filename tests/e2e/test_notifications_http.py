@@ -133,3 +133,53 @@ def test_escalation_after_n_minutes_and_none_after_ack(
     local.harness.advance(15 * 60 + 1)
     time.sleep(12)  # two runs of the local checker
     assert len(second.requests) == 1  # no notification after ack
+
+
+def test_formats_retries_and_digest_over_http(
+    local: LocalStack, receiver: Callable[..., Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Teams, PagerDuty (its documented schema), a 500 retried as attempt 2 and a digest past the
+    cap: all through `alertbridge local`, the CLI and the stream publisher, to loopback receivers."""
+    import jsonschema
+    from alertbridge.notify import pagerduty
+
+    from tests.flow.receivers import answer, sequence
+    from tests.flow.test_notifications import ROUTING_KEY, SCHEMA
+
+    service = ab(local, "services", "create", "search")
+    token = ab(local, "sources", "add", service["id"], "kapacitor")["token"]
+    teams, pd = receiver(), receiver(answer(202, b'{"status":"success"}'))
+    flaky, capped = receiver(sequence(answer(500), answer(200))), receiver()
+    monkeypatch.setattr(pagerduty, "ENQUEUE_URL", pd.url)
+    ab(local, "channels", "add", service["id"], "teams", "--url", teams.url, "--events", "opened")
+    ab(local, "channels", "add", service["id"], "pagerduty", "--routing-key", ROUTING_KEY)
+    retried = ab(local, "channels", "add", service["id"], "slack", "--url", flaky.url, "--events", "opened")
+    ab(
+        local, "channels", "add", service["id"], "slack", "--url", capped.url,
+        "--events", "opened", "--rate-per-minute", "1",
+    )  # fmt: skip
+
+    first = fire(local, token, "q:1")
+    assert wait_for(lambda: teams.requests and pd.requests and flaky.requests and capped.requests)
+    card = teams.bodies()[0]["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    [trigger] = pd.bodies()
+    jsonschema.validate(trigger, SCHEMA)
+    assert (trigger["event_action"], trigger["dedup_key"]) == ("trigger", first["id"])
+
+    # Over the cap of 1 a minute: the next two incidents go to one digest, sent when the window ends.
+    fire(local, token, "q:2")
+    fire(local, token, "q:3")
+    assert wait_for(lambda: len(teams.requests) == 3)
+    assert len(capped.requests) == 1
+    local.harness.advance(90)  # past the 500's backoff and the window's end
+    assert wait_for(lambda: len(capped.requests) == 2 and len(flaky.requests) >= 4, timeout=30)
+    digest = json.dumps(capped.bodies()[1])
+    assert "2 more" in digest and "q:2" in digest and "q:3" in digest
+
+    attempts = [
+        (e["attempt"], e["outcome"], e["status_code"])
+        for e in ab(local, "incidents", "show", first["id"])["timeline"]
+        if e["kind"] == "notification" and e["channel_id"] == retried["id"]
+    ]
+    assert attempts == [(1, "retry", 500), (2, "sent", 200)]
