@@ -41,11 +41,11 @@ class BatchResult:
     decisions: list[tuple[str, Decision]] = field(default_factory=list)  # (source, decision)
     unreadable: int = 0
 
-    def counts(self) -> dict[str, dict[str, int]]:
+    def per_source(self) -> dict[str, dict[str, int]]:
         """What became of the alerts, per source: {"kapacitor": {"opened": 1, "duplicate": 2}}."""
         out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for source, decision in self.decisions:
-            for key, value in decision.counts().items():
+            for key, value in decision.tally().items():
                 out[source][key] += value
         return {source: dict(counts) for source, counts in out.items()}
 
@@ -96,7 +96,7 @@ def process(
                 },
             )
             return None
-        logger.debug("incident updated", extra={"dedup_key": dedup_key, "results": decision.counts()})
+        logger.debug("incident updated", extra={"dedup_key": dedup_key, "results": decision.tally()})
         return decision
 
     items = list(groups.items())
@@ -117,7 +117,7 @@ def process(
                 "delivery_id": sorted({alert.delivery_id for _, members in items for _, alert in members}),
                 "keys": len(items),
                 "failed_keys": decisions.count(None),
-                "results": {source: dict(counts) for source, counts in result.counts().items()},
+                "results": {source: dict(counts) for source, counts in result.per_source().items()},
             },
         )
     return result

@@ -60,7 +60,7 @@ class Decision:
     results: list[Applied] = field(default_factory=list)
     basis: tuple[int, int] | None = None
 
-    def counts(self) -> dict[str, int]:
+    def tally(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for applied in self.results:
             out[applied.result] = out.get(applied.result, 0) + 1

@@ -105,7 +105,7 @@ def incident_handler() -> Handler:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         messages = [Message(r["messageId"], r.get("body", "")) for r in event.get("Records", [])]
         result = process(messages, store, policy_of, workers=workers)
-        for source, counts in result.counts().items():
+        for source, counts in result.per_source().items():
             _per_source(source, counts)
         if result.failed:
             metrics.add_metric(name="failed_messages", unit=MetricUnit.Count, value=len(result.failed))

@@ -7,7 +7,7 @@ Order matters and is the point of this module:
    vendor sent is lost). If the bus would not take the alerts we answer 503 so the vendor retries,
    and the delivery stays marked unpublished for replay. Event ids are deterministic, so a retry or
    a replay never counts twice downstream.
-Publishing before storing makes the raw record one write per delivery, not a write and an update
+Publishing before storing makes the raw source one write per delivery, not a write and an update
 (DynamoDB bills an update by the whole item's size); if the function dies in between, the vendor
 had no answer and retries, and the retry maps to the same event ids.
 A body we cannot understand is a 4xx with a JSON error, whatever it holds: never a 5xx.
@@ -47,7 +47,7 @@ class Ingest:
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self.mapping = mapping  # an ingest function's own module; the management function's from the registry
-        self.source = mapping.NAME
+        self.kind = mapping.NAME
         self._sources = sources
         self._deliveries = deliveries
         self._publisher = publisher
@@ -55,15 +55,15 @@ class Ingest:
 
     def handle(self, token: str | None, body: bytes, headers: Mapping[str, str]) -> Answer:
         """A webhook delivery: the token first, then everything else."""
-        record = self._sources.authenticate(token) if token else None
-        if record is None or record.source != self.source:
+        source = self._sources.authenticate(token) if token else None
+        if source is None or source.source != self.kind:
             # Same answer for "no such token" and "token of another source": nothing to learn.
             return Answer.error(404, "unknown webhook token")
-        return self.receive(record, body, headers)
+        return self.receive(source, body, headers)
 
     def receive(
         self,
-        record: Source,
+        source: Source,
         body: bytes,
         headers: Mapping[str, str],
         *,
@@ -78,14 +78,14 @@ class Ingest:
         """
         lowered = {k.lower(): v for k, v in headers.items()}
         received_at = replay_of.received_at if replay_of else now()
-        delivery_id = replay_of.id if replay_of else new_delivery_id(record.id)
+        delivery_id = replay_of.id if replay_of else new_delivery_id(source.id)
         test = replay_of.test if replay_of else test
         logger.append_keys(delivery_id=delivery_id)
-        delivery = Delivery(body=body, headers=lowered, received_at=received_at, settings=record.settings)
+        delivery = Delivery(body=body, headers=lowered, received_at=received_at, settings=source.settings)
 
         if len(body) > self._max_body:
             return self._reject(
-                record,
+                source,
                 delivery,
                 delivery_id,
                 413,
@@ -94,24 +94,24 @@ class Ingest:
             )
         try:
             result = normalize(
-                self.mapping, record, delivery, delivery_id, test=test, verify=replay_of is None
+                self.mapping, source, delivery, delivery_id, test=test, verify=replay_of is None
             )
         except vendors.Unauthorized as exc:
-            return self._reject(record, delivery, delivery_id, 401, str(exc), test)
+            return self._reject(source, delivery, delivery_id, 401, str(exc), test)
         except PayloadError as exc:
-            return self._reject(record, delivery, delivery_id, exc.status, exc.message, test)
+            return self._reject(source, delivery, delivery_id, exc.status, exc.message, test)
         except ValidationError as exc:
             # A mapping produced something the canonical model refuses: still the body's fault.
             reason = f"cannot normalize: {validation_message(exc)}"
-            return self._reject(record, delivery, delivery_id, 422, reason, test)
+            return self._reject(source, delivery, delivery_id, 422, reason, test)
         except Exception:  # a mapping bug must not turn a vendor's body into a 5xx or a loss
-            logger.exception("mapping failed", extra={"source": self.source})
+            logger.exception("mapping failed", extra={"source": self.kind})
             reason = "the body could not be mapped (kept; replay it once the mapping is fixed)"
-            return self._reject(record, delivery, delivery_id, 422, reason, test)
+            return self._reject(source, delivery, delivery_id, 422, reason, test)
 
         status = 202
         stored = self._record(
-            record, delivery, delivery_id, result.outcome, None, status, result.outcomes, test
+            source, delivery, delivery_id, result.outcome, None, status, result.outcomes, test
         )
         stored.replays = replay_of.replays + 1 if replay_of else 0
         try:
@@ -131,15 +131,15 @@ class Ingest:
         )
 
     def _reject(
-        self, record: Source, delivery: Delivery, delivery_id: str, status: int, reason: str, test: bool
+        self, source: Source, delivery: Delivery, delivery_id: str, status: int, reason: str, test: bool
     ) -> Answer:
-        stored = self._record(record, delivery, delivery_id, "rejected", reason, status, [], test)
+        stored = self._record(source, delivery, delivery_id, "rejected", reason, status, [], test)
         self._deliveries.put(stored, delivery.body)
         return Answer.error(status, reason, delivery_id=delivery_id)
 
     def _record(
         self,
-        record: Source,
+        source: Source,
         delivery: Delivery,
         delivery_id: str,
         outcome: Outcome,
@@ -150,9 +150,9 @@ class Ingest:
     ) -> DeliveryRecord:
         return DeliveryRecord(
             id=delivery_id,
-            service_id=record.service_id,
-            source_id=record.id,
-            source=record.source,
+            service_id=source.service_id,
+            source_id=source.id,
+            source=source.source,
             received_at=delivery.received_at,
             headers=safe_headers(dict(delivery.headers)),
             body_size=len(delivery.body),
