@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from alertbridge.http import Answer
     from alertbridge.models.alert import CanonicalAlert
     from alertbridge.models.records import RecoveryPolicy
-    from alertbridge.notifier import Notifier
     from alertbridge.vendors.base import VendorMapping
 
 
@@ -183,27 +182,9 @@ def incident_events_handler() -> Handler:
     return handler
 
 
-def notifier() -> Notifier:
-    """The notifier, wired to this function's adapters (the management API's `channels test` too)."""
-    from alertbridge.notifier import Notifier  # noqa: PLC0415
-
-    cfg = settings()
-    return Notifier(
-        runtime.channel_store(),
-        runtime.notification_store(),
-        runtime.notify_queue(),
-        runtime.source_store(),
-        runtime.topic() if cfg.notifications_topic else None,
-        timeout=cfg.notify_timeout,
-        allow_private=cfg.notify_allow_private,
-        max_attempts=cfg.notify_max_attempts,
-        base_url=cfg.public_base_url,
-    )
-
-
 def notifier_handler() -> Handler:
     """NotifyQueue (incident events from the bus, and the notifier's own per-channel messages)."""
-    sender = notifier()
+    sender = runtime.notifier()
 
     @lambda_logging()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

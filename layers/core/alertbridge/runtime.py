@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
 
+    from alertbridge.notifier import Notifier
     from alertbridge.store.bus import Publisher
     from alertbridge.store.channels import ChannelStore
     from alertbridge.store.deliveries import DeliveryStore
@@ -138,3 +139,22 @@ def reset() -> None:
     for fn in (settings, dynamodb, s3, source_store, delivery_store, incident_store, publisher, *_NOTIFY):
         fn.cache_clear()
     incident_event_publisher.cache_clear()
+
+
+def notifier() -> Notifier:
+    """A notifier on this function's adapters (the notifier function, and `channels test` in the
+    management function); not cached: its channel cache is its own."""
+    from alertbridge.notifier import Notifier  # noqa: PLC0415  (the notifier and management only)
+
+    cfg = settings()
+    return Notifier(
+        channel_store(),
+        notification_store(),
+        notify_queue(),
+        source_store(),
+        topic() if cfg.notifications_topic else None,
+        timeout=cfg.notify_timeout,
+        allow_private=cfg.notify_allow_private,
+        max_attempts=cfg.notify_max_attempts,
+        base_url=cfg.public_base_url,
+    )

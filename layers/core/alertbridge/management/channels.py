@@ -173,10 +173,8 @@ def remove_channel(channel_id: str) -> dict[str, Any]:
 @router.post("/api/channels/<channel_id>/test")
 def test_channel(channel_id: str) -> dict[str, Any]:
     """A clearly marked test notification through the real send path; its outcome."""
-    from alertbridge.entrypoints import notifier  # noqa: PLC0415  (the same wiring as the notifier)
-
     channel = runtime.channel_store().get(channel_id)
-    result: dict[str, Any] = notifier().send_test(channel)
+    result: dict[str, Any] = runtime.notifier().send_test(channel)
     return result
 
 
