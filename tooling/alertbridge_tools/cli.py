@@ -81,7 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     dl.add_argument("--unpublished", action="store_true", help="only accepted ones not yet on the bus")
     dl.add_argument("--service")
     dl.add_argument("--source", help="source id")
-    dl.add_argument("--limit", type=int, default=50)
+    dl.add_argument("--limit", type=int, default=50, help="at most this many (per page with --all)")
+    pages = dl.add_mutually_exclusive_group()
+    pages.add_argument("--cursor", help="the next page: the cursor a cut listing printed")
+    pages.add_argument("--all", action="store_true", help="every page")
     cmd(dlv, "show", "a delivery: outcome and raw body").add_argument("delivery_id")
     rp = cmd(dlv, "replay", "run kept deliveries through today's mapping again (idempotent)")
     rp.add_argument("delivery_ids", nargs="*")
@@ -270,7 +273,7 @@ def run(args: argparse.Namespace, api: Client) -> int:
     elif group == "deliveries" and command == "list":
         only = "rejected" if args.rejected else "unpublished" if args.unpublished else None
         query = {"only": only, "service": args.service, "source": args.source, "limit": str(args.limit)}
-        data = api.request("GET", "/api/deliveries", query=query)["deliveries"]
+        data, cursor = _deliveries(api, query, cursor=args.cursor, every=args.all)
         emit(
             args,
             data,
@@ -278,6 +281,11 @@ def run(args: argparse.Namespace, api: Client) -> int:
                 d, ("id", "source", "received_at", "outcome", "status_code", "published", "reason")
             ),
         )
+        if cursor:
+            print(
+                f"alertbridge: listing cut at {len(data)}; next page: --cursor {cursor} (or --all)",
+                file=sys.stderr,
+            )
     elif group == "deliveries" and command == "show":
         emit(
             args,
@@ -302,12 +310,8 @@ def run(args: argparse.Namespace, api: Client) -> int:
     elif group == "deliveries" and command == "replay":
         ids = list(args.delivery_ids)
         if args.unpublished:
-            ids += [
-                d["id"]
-                for d in api.request("GET", "/api/deliveries", query={"only": "unpublished", "limit": "500"})[
-                    "deliveries"
-                ]
-            ]
+            found, _ = _deliveries(api, {"only": "unpublished", "limit": "500"}, cursor=None, every=True)
+            ids += [d["id"] for d in found]
         if not ids:
             raise SystemExit("alertbridge: name delivery ids, or --unpublished")
         results = []
@@ -335,6 +339,19 @@ def run(args: argparse.Namespace, api: Client) -> int:
         answer = api.request("POST", f"/api/sources/{kinds[0]['id']}/test-alert")
         emit(args, answer, lambda d: f"test alert sent: delivery {d['delivery_id']}, {d['outcome']}")
     return 0
+
+
+def _deliveries(
+    api: Client, query: dict[str, str | None], *, cursor: str | None, every: bool
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of deliveries (or every page): the deliveries and the cursor of the next page."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = api.request("GET", "/api/deliveries", query={**query, "cursor": cursor})
+        found += page["deliveries"]
+        cursor = page.get("cursor")
+        if not every or not cursor:
+            return found, cursor
 
 
 def _notifications(args: argparse.Namespace, api: Client) -> int:
