@@ -58,9 +58,7 @@ def test_pages_across_sources_keep_newest_first(stack: Harness, service_id: str)
         if not cursor:
             break
     assert len(seen) == 12 == len(set(seen))
-    assert [d.rpartition("_")[2][:11] for d in seen] == sorted(
-        (d.rpartition("_")[2][:11] for d in seen), reverse=True
-    )
+    assert [d[4:15] for d in seen] == sorted((d[4:15] for d in seen), reverse=True)  # time-ordered ids
 
 
 class _Api:

@@ -159,7 +159,7 @@ class DeliveryStore:
         pages: dict[str, tuple[list[DeliveryRecord], str | None]] = {}
         for source_id in source_ids:
             position = positions.get(source_id)
-            if position is not _DONE_MARK:
+            if position != _DONE_MARK:
                 pages[source_id] = self.list_for_source(source_id, limit=limit, cursor=position, only=only)
         merged = sorted(
             (r for page, _ in pages.values() for r in page), key=lambda r: (r.received_at, r.id), reverse=True
