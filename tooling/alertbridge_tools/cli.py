@@ -131,6 +131,18 @@ def _parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="also create a demo service and fire the vendor samples"
     )
 
+    inv = sub.add_parser(
+        "invoke",
+        help="run one function's real handler on one event (the Docker-free `sam local invoke`)",
+        description="Runs FUNCTION (template.yaml's logical id, e.g. KapacitorIngestFunction) on the "
+        "event, with the template's resources on an ephemeral in-process emulator (always a fresh one, "
+        "not a running `alertbridge local`). Webhook events name the token EXAMPLE_TOKEN: a source with "
+        "that token (and the Heroku test secret) is created first.",
+    )
+    inv.add_argument("function", help="logical id, e.g. KapacitorIngestFunction")
+    inv.add_argument("-e", "--event", required=True, help="event file, e.g. events/kapacitor/critical.json")
+    inv.add_argument("--json", action="store_true", help='{"response": ..., "logs": [...]}')
+
     demo = sub.add_parser("demo", help="a demo service with every source, the vendor samples fired at it")
     demo.add_argument(
         "--port", type=int, default=0, help="port for the local stack it starts (without --url)"
@@ -428,6 +440,14 @@ def main(argv: list[str] | None = None) -> int:
         from alertbridge_tools import demo, local  # noqa: PLC0415
 
         return local.run(args.port, on_ready=demo.on_ready if args.demo else None)
+    if args.group == "invoke":
+        from alertbridge_tools import invoke  # noqa: PLC0415
+
+        try:
+            return invoke.run(args.function, args.event, as_json=args.json)
+        except invoke.InvokeError as exc:
+            print(f"alertbridge invoke: {exc}", file=sys.stderr)
+            return 2
     if args.group == "demo" and not args.url and not args.stack:
         from alertbridge_tools import demo  # noqa: PLC0415
 
