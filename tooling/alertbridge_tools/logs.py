@@ -15,7 +15,9 @@ import contextvars
 from collections.abc import Callable
 from typing import Any
 
-_KEYS: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("alertbridge_log_keys", default=None)
+_KEYS: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "alertbridge_log_keys", default=None
+)
 _applied = False
 
 
@@ -33,7 +35,7 @@ def per_invocation() -> None:
     from alertbridge import consumer, notifier  # noqa: PLC0415
     from alertbridge.observability import logger  # noqa: PLC0415
 
-    formatter = logger.registered_formatter
+    formatter: Any = logger.registered_formatter
     base_class = type(formatter)
     shared: dict[str, Any] = formatter.log_format
 
@@ -52,8 +54,8 @@ def per_invocation() -> None:
     formatter.__class__ = type(
         f"PerInvocation{base_class.__name__}", (base_class,), {"log_format": property(get, set_)}
     )
-    consumer.ThreadPoolExecutor = _ContextPool  # type: ignore[misc]
-    notifier.ThreadPoolExecutor = _ContextPool  # type: ignore[misc]
+    for module in (consumer, notifier):
+        setattr(module, "ThreadPoolExecutor", _ContextPool)  # noqa: B010
     _applied = True
 
 
@@ -62,6 +64,7 @@ def invoke(handler: Callable[[dict[str, Any], Any], Any], event: dict[str, Any],
     from alertbridge.observability import logger  # noqa: PLC0415
 
     outside = _KEYS.get()
-    _KEYS.set(dict(logger.registered_formatter.log_format if outside is None else outside))
+    formatter: Any = logger.registered_formatter
+    _KEYS.set(dict(formatter.log_format if outside is None else outside))
     logger.registered_formatter.thread_safe_clear_keys()
     return handler(event, context)
