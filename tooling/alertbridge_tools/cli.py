@@ -436,6 +436,25 @@ def status_table(services: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _main(args)
+    except ModuleNotFoundError as exc:  # an extra not installed: say which, in one line
+        extra = "aws" if exc.name and exc.name.split(".")[0] in ("boto3", "botocore") else "local"
+        if args.group in ("local", "demo", "invoke"):
+            extra = "local"
+        print(
+            f"alertbridge {args.group}: needs {exc.name}: pip install 'alertbridge[{extra}]'"
+            + (
+                " (the AWS emulator and its tools)"
+                if extra == "local"
+                else " (SigV4 with your AWS credentials)"
+            ),
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _main(args: argparse.Namespace) -> int:
     if args.group == "local":
         from alertbridge_tools import demo, local  # noqa: PLC0415
 
