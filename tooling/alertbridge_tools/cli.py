@@ -81,7 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     dl.add_argument("--unpublished", action="store_true", help="only accepted ones not yet on the bus")
     dl.add_argument("--service")
     dl.add_argument("--source", help="source id")
-    dl.add_argument("--limit", type=int, default=50)
+    dl.add_argument("--limit", type=int, default=50, help="at most this many (per page with --all)")
+    pages = dl.add_mutually_exclusive_group()
+    pages.add_argument("--cursor", help="the next page: the cursor a cut listing printed")
+    pages.add_argument("--all", action="store_true", help="every page")
     cmd(dlv, "show", "a delivery: outcome and raw body").add_argument("delivery_id")
     rp = cmd(dlv, "replay", "run kept deliveries through today's mapping again (idempotent)")
     rp.add_argument("delivery_ids", nargs="*")
@@ -127,6 +130,18 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument(
         "--demo", action="store_true", help="also create a demo service and fire the vendor samples"
     )
+
+    inv = sub.add_parser(
+        "invoke",
+        help="run one function's real handler on one event (the Docker-free `sam local invoke`)",
+        description="Runs FUNCTION (template.yaml's logical id, e.g. KapacitorIngestFunction) on the "
+        "event, with the template's resources on an ephemeral in-process emulator (always a fresh one, "
+        "not a running `alertbridge local`). Webhook events name the token EXAMPLE_TOKEN: a source with "
+        "that token (and the Heroku test secret) is created first.",
+    )
+    inv.add_argument("function", help="logical id, e.g. KapacitorIngestFunction")
+    inv.add_argument("-e", "--event", required=True, help="event file, e.g. events/kapacitor/critical.json")
+    inv.add_argument("--json", action="store_true", help='{"response": ..., "logs": [...]}')
 
     demo = sub.add_parser("demo", help="a demo service with every source, the vendor samples fired at it")
     demo.add_argument(
@@ -270,7 +285,7 @@ def run(args: argparse.Namespace, api: Client) -> int:
     elif group == "deliveries" and command == "list":
         only = "rejected" if args.rejected else "unpublished" if args.unpublished else None
         query = {"only": only, "service": args.service, "source": args.source, "limit": str(args.limit)}
-        data = api.request("GET", "/api/deliveries", query=query)["deliveries"]
+        data, cursor = _deliveries(api, query, cursor=args.cursor, every=args.all)
         emit(
             args,
             data,
@@ -278,6 +293,11 @@ def run(args: argparse.Namespace, api: Client) -> int:
                 d, ("id", "source", "received_at", "outcome", "status_code", "published", "reason")
             ),
         )
+        if cursor:
+            print(
+                f"alertbridge: listing cut at {len(data)}; next page: --cursor {cursor} (or --all)",
+                file=sys.stderr,
+            )
     elif group == "deliveries" and command == "show":
         emit(
             args,
@@ -302,12 +322,8 @@ def run(args: argparse.Namespace, api: Client) -> int:
     elif group == "deliveries" and command == "replay":
         ids = list(args.delivery_ids)
         if args.unpublished:
-            ids += [
-                d["id"]
-                for d in api.request("GET", "/api/deliveries", query={"only": "unpublished", "limit": "500"})[
-                    "deliveries"
-                ]
-            ]
+            found, _ = _deliveries(api, {"only": "unpublished", "limit": "500"}, cursor=None, every=True)
+            ids += [d["id"] for d in found]
         if not ids:
             raise SystemExit("alertbridge: name delivery ids, or --unpublished")
         results = []
@@ -335,6 +351,19 @@ def run(args: argparse.Namespace, api: Client) -> int:
         answer = api.request("POST", f"/api/sources/{kinds[0]['id']}/test-alert")
         emit(args, answer, lambda d: f"test alert sent: delivery {d['delivery_id']}, {d['outcome']}")
     return 0
+
+
+def _deliveries(
+    api: Client, query: dict[str, str | None], *, cursor: str | None, every: bool
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of deliveries (or every page): the deliveries and the cursor of the next page."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = api.request("GET", "/api/deliveries", query={**query, "cursor": cursor})
+        found += page["deliveries"]
+        cursor = page.get("cursor")
+        if not every or not cursor:
+            return found, cursor
 
 
 def _notifications(args: argparse.Namespace, api: Client) -> int:
@@ -407,10 +436,37 @@ def status_table(services: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _main(args)
+    except ModuleNotFoundError as exc:  # an extra not installed: say which, in one line
+        extra = "aws" if exc.name and exc.name.split(".")[0] in ("boto3", "botocore") else "local"
+        if args.group in ("local", "demo", "invoke"):
+            extra = "local"
+        print(
+            f"alertbridge {args.group}: needs {exc.name}: pip install 'alertbridge[{extra}]'"
+            + (
+                " (the AWS emulator and its tools)"
+                if extra == "local"
+                else " (SigV4 with your AWS credentials)"
+            ),
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _main(args: argparse.Namespace) -> int:
     if args.group == "local":
         from alertbridge_tools import demo, local  # noqa: PLC0415
 
         return local.run(args.port, on_ready=demo.on_ready if args.demo else None)
+    if args.group == "invoke":
+        from alertbridge_tools import invoke  # noqa: PLC0415
+
+        try:
+            return invoke.run(args.function, args.event, as_json=args.json)
+        except invoke.InvokeError as exc:
+            print(f"alertbridge invoke: {exc}", file=sys.stderr)
+            return 2
     if args.group == "demo" and not args.url and not args.stack:
         from alertbridge_tools import demo  # noqa: PLC0415
 

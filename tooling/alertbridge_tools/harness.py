@@ -6,6 +6,7 @@ the incident events function by the stream poller."""
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import os
 import threading
@@ -19,7 +20,7 @@ from alertbridge import runtime, timestamps
 from alertbridge.models.records import Source, SourceSettings
 from botocore.config import Config
 
-from alertbridge_tools import moto_streams
+from alertbridge_tools import logs, moto_streams
 from alertbridge_tools.apigw import proxy_event, webhook_event
 from alertbridge_tools.esm import Handler, PollResult, QueuePoller
 from alertbridge_tools.streams import StreamPoller
@@ -64,6 +65,7 @@ class Harness:
         if endpoint_url:
             os.environ["AWS_ENDPOINT_URL"] = endpoint_url
         runtime.reset()
+        logs.per_invocation()  # the functions share one process here: each invocation its own keys
         self._locks: dict[str, threading.Lock] = {}
         self.sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
         self.handlers: dict[str, Handler] = {name: fn.load() for name, fn in stack.functions.items()}
@@ -108,7 +110,10 @@ class Harness:
 
         def invoke(event: dict[str, Any], _context: Any) -> dict[str, Any]:
             with lock:
-                return self.handlers[function](event, LambdaContext.for_function(function))
+                # Its own copy of the logger's keys (function name, request id, delivery id), as
+                # in its own execution environment: other functions' invocations do not see them.
+                run = contextvars.copy_context().run
+                return run(logs.invoke, self.handlers[function], event, LambdaContext.for_function(function))
 
         return invoke
 

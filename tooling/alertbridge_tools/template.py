@@ -23,6 +23,8 @@ import boto3
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+if not (ROOT / "template.yaml").is_file():  # installed from a wheel: the copies shipped in the package
+    ROOT = Path(__file__).resolve().parent / "_stack"
 TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

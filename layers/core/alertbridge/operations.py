@@ -206,18 +206,16 @@ def list_deliveries(
     source_id: str | None,
     service_id: str | None,
     limit: int,
-) -> list[DeliveryRecord]:
-    """Newest first, of one source, of one service's sources, or of every source."""
+    cursor: str | None = None,
+) -> tuple[list[DeliveryRecord], str | None]:
+    """Newest first, of one source, of one service's sources, or of every source; the filter
+    (``only``) applies before the limit. The cursor for the next page, None after the last."""
     if source_id:
         wanted = [sources.get_source(source_id)]
     else:
         services = [sources.get_service(service_id)] if service_id else sources.list_services()
         wanted = [src for svc in services for src in sources.list_sources(svc.id)]
-    found: list[DeliveryRecord] = []
-    for record in wanted:
-        page, _ = deliveries.list_for_source(record.id, limit=limit, only=only)
-        found += page
-    return sorted(found, key=lambda d: d.received_at, reverse=True)[:limit]
+    return deliveries.list_for_sources([s.id for s in wanted], limit=limit, cursor=cursor, only=only)
 
 
 def show_delivery(deliveries: DeliveryStore, delivery_id: str) -> tuple[DeliveryRecord, bytes]:

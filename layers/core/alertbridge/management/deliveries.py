@@ -21,16 +21,18 @@ def list_deliveries(
     source: Annotated[str | None, Query()] = None,
     service: Annotated[str | None, Query()] = None,
     limit: Limit = 50,
+    cursor: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
-    found = operations.list_deliveries(
+    found, next_cursor = operations.list_deliveries(
         runtime.source_store(),
         runtime.delivery_store(),
         only=only,
         source_id=source,
         service_id=service,
         limit=limit,
+        cursor=cursor,
     )
-    return {"deliveries": [d.model_dump(mode="json") for d in found]}
+    return {"deliveries": [d.model_dump(mode="json") for d in found], "cursor": next_cursor}
 
 
 @router.get("/api/deliveries/<delivery_id>")

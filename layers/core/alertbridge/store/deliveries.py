@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 ITEM_BUDGET = 380 * 1024  # what one delivery item may use of DynamoDB's 400 KB (the rest: names, overhead)
+PAGE_READ = 200  # items a filtered listing reads per query (DynamoDB also stops each at 1 MB)
 OUTCOMES_INLINE = 10  # more outcomes than this are kept zlib-compressed (100: ~12 KB -> ~3 KB)
 # Headers worth keeping; anything that may carry a credential (Authorization, cookies, our token
 # header, signatures are kept only as present/absent) never reaches storage.
@@ -113,7 +114,12 @@ class DeliveryStore:
     def list_for_source(
         self, source_id: str, *, limit: int = 50, cursor: str | None = None, only: str | None = None
     ) -> tuple[list[DeliveryRecord], str | None]:
-        """Newest first, without their bodies. ``only``: 'rejected' or 'unpublished'."""
+        """Newest first, without their bodies. ``only``: 'rejected' or 'unpublished'.
+
+        The filter applies before the limit: DynamoDB's ``Limit`` counts the items a page reads,
+        before its ``FilterExpression``, so this reads on, page after page, until ``limit`` items
+        matched or the partition ends. The cursor (None at the end) resumes after the last item
+        returned."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "PK = :pk",
@@ -121,7 +127,7 @@ class DeliveryStore:
             "ProjectionExpression": ", ".join(f"#{name}" for name in _LISTED),
             "ExpressionAttributeNames": {f"#{name}": name for name in _LISTED},
             "ScanIndexForward": False,
-            "Limit": limit,
+            "Limit": max(limit, PAGE_READ) if only else limit,
         }
         if only == "rejected":
             kwargs["FilterExpression"] = "outcome = :o"
@@ -130,12 +136,53 @@ class DeliveryStore:
             kwargs["FilterExpression"] = "published = :f AND outcome = :a"
             kwargs["ExpressionAttributeValues"].update(to_item({":f": False, ":a": "accepted"}))
         start = decode_cursor(cursor)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        resp = self._db.query(**kwargs)
-        records = [DeliveryRecord.model_validate(_record(from_item(i))) for i in resp.get("Items", [])]
-        return records, encode_cursor(resp.get("LastEvaluatedKey"))
+        records: list[DeliveryRecord] = []
+        while True:
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            resp = self._db.query(**kwargs)
+            records += [DeliveryRecord.model_validate(_record(from_item(i))) for i in resp.get("Items", [])]
+            start = resp.get("LastEvaluatedKey")
+            if len(records) >= limit or not start:
+                break
+        if len(records) > limit:  # the last page matched more than asked for: resume after the last kept
+            records = records[:limit]
+            start = self.key_of(records[-1].id)
+        return records, encode_cursor(start)
 
+    def list_for_sources(
+        self, source_ids: list[str], *, limit: int = 50, cursor: str | None = None, only: str | None = None
+    ) -> tuple[list[DeliveryRecord], str | None]:
+        """Newest first across several sources' partitions, filter before limit, as
+        ``list_for_source``. The cursor holds each source's position (None: every one ended)."""
+        positions: dict[str, Any] = decode_cursor(cursor) or {}
+        pages: dict[str, tuple[list[DeliveryRecord], str | None]] = {}
+        for source_id in source_ids:
+            position = positions.get(source_id)
+            if position != _DONE_MARK:
+                pages[source_id] = self.list_for_source(source_id, limit=limit, cursor=position, only=only)
+        merged = sorted(
+            (r for page, _ in pages.values() for r in page), key=lambda r: (r.received_at, r.id), reverse=True
+        )[:limit]
+        taken = {r.id for r in merged}
+        after: dict[str, Any] = {sid: pos for sid, pos in positions.items() if sid in source_ids}
+        for source_id, (page, next_cursor) in pages.items():
+            kept = [r for r in page if r.id in taken]
+            if len(kept) == len(page):
+                after[source_id] = next_cursor or _DONE_MARK
+            elif kept:
+                after[source_id] = encode_cursor(self.key_of(kept[-1].id))
+        if all(after.get(sid) == _DONE_MARK for sid in source_ids):
+            return merged, None
+        return merged, encode_cursor(after)
+
+    @staticmethod
+    def key_of(delivery_id: str) -> dict[str, Any]:
+        """A delivery's table key as DynamoDB writes it, e.g. to resume a listing after it."""
+        return dict(to_item(_key(delivery_id)))
+
+
+_DONE_MARK = "end"  # in a several-source cursor: that source has nothing more
 
 # What a listing reads of a delivery: the record, not the body.
 _LISTED = (*DeliveryRecord.model_fields, "alerts_zz")
