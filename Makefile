@@ -65,7 +65,7 @@ vendor-docs: setup  ## regenerate the "Severity and lifecycle" table of every ve
 bench: setup  ## benchmarks with their floors: table + bench/results.json (run `make template` first for sizes)
 	$(VENV)/bin/python bench/run.py
 
-schema: setup  ## regenerate schema/canonical-alert.v1.json after a deliberate contract change
+schema: setup  ## regenerate schema/*.json (the bus contracts) after a deliberate contract change
 	$(VENV)/bin/python -m alertbridge_tools.schema
 
 clean:

@@ -22,7 +22,7 @@ from alertbridge_tools.harness import Harness
 from tests.flow.receivers import Receiver, answer, hang, publish, receivers, sequence
 
 SCHEMA = json.loads(
-    (Path(__file__).parents[1] / "unit_notify" / "pagerduty-events-v2.schema.json").read_text()
+    (Path(__file__).parents[1] / "unit" / "notify" / "pagerduty-events-v2.schema.json").read_text()
 )
 ROUTING_KEY = "R0123456789abcdef0123456789abcd1"
 
@@ -263,7 +263,7 @@ def test_a_message_that_keeps_failing_ends_in_the_dlq_recorded_as_failed(
 # --- storms --------------------------------------------------------------------------------------
 def storm(stack: Harness, service_id: str, n: int) -> list[IncidentEvent]:
     """n incident.opened events, put on NotifyQueue the way the rule delivers them."""
-    from tests.unit_notify.factories import make_event
+    from tests.unit.notify.factories import make_event
 
     sqs = boto3.client("sqs")
     url = stack.stack.outputs["NotifyQueueUrl"]

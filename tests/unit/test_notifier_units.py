@@ -10,7 +10,7 @@ from alertbridge.notifier import Job, render
 from alertbridge.notifier import test_event as marked_test_event
 from alertbridge.notify.message import Context, Outbound
 
-from tests.unit_notify.factories import NOW, make_channel, make_event
+from tests.unit.notify.factories import NOW, make_channel, make_event
 
 
 def incident(status: Status = Status.TRIGGERED, *entries: tuple[str, int]) -> Incident:

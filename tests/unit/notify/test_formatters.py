@@ -14,7 +14,7 @@ from alertbridge.models.incident_event import EVENT_TYPES, EventType, IncidentEv
 from alertbridge.notify import pagerduty, slack, sns, teams, webhook
 from alertbridge.notify.message import Context, Digest, DigestItem, text_summary
 
-from tests.unit_notify.factories import INCIDENT_ID, NOW, make_event
+from tests.unit.notify.factories import INCIDENT_ID, NOW, make_event
 
 CTX = Context(
     service_name="checkout",

@@ -10,7 +10,7 @@ from alertbridge.models.channel import Channel, ChannelKind, new_webhook_secret
 from alertbridge.models.incident_event import EVENT_TYPES
 from pydantic import ValidationError
 
-from tests.unit_notify.factories import make_channel
+from tests.unit.notify.factories import make_channel
 
 
 @pytest.mark.parametrize("kind", list(ChannelKind))

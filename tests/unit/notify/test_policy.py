@@ -8,7 +8,7 @@ import pytest
 from alertbridge.models.incident_event import EventType
 from alertbridge.notify.policy import EscalationStep, RateWindow, check_steps, next_step, parse_after, wants
 
-from tests.unit_notify.factories import make_channel, make_event
+from tests.unit.notify.factories import make_channel, make_event
 
 
 def test_a_default_channel_wants_every_real_event() -> None:
