@@ -183,8 +183,9 @@ def test_the_status_filter_names_every_status() -> None:
     assert set(get_args(operations.StatusFilter)) == {"open", "all"} | {s.value for s in Status}
 
 
-def test_operations_take_their_stores_and_never_build_them() -> None:
-    tree = ast.parse((ROOT / "layers" / "core" / "alertbridge" / "operations.py").read_text())
+@pytest.mark.parametrize("module", ["operations.py", "channels_ops.py"])
+def test_operations_take_their_stores_and_never_build_them(module: str) -> None:
+    tree = ast.parse((ROOT / "layers" / "core" / "alertbridge" / module).read_text())
     imported = {
         alias.name
         for node in ast.walk(tree)

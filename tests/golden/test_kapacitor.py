@@ -11,7 +11,7 @@ from alertbridge.vendors.base import PayloadError
 from alertbridge.vendors.kapacitor import SEVERITY
 
 from tests.conftest import sample, sample_json
-from tests.golden.helpers import delivery, event_delivery, event_files, one_draft, run
+from tests.golden.helpers import delivery, one_draft, run
 
 KEY = "kapacitor/cpu/serverA"
 
@@ -129,22 +129,6 @@ def test_bodies_it_cannot_understand(body: object, status: int, needle: str) -> 
     with pytest.raises(PayloadError) as err:
         run("kapacitor", delivery(body))
     assert err.value.status == status and needle in err.value.message
-
-
-def test_every_event_file_maps_as_its_name_says() -> None:
-    expected = {
-        "critical": Action.TRIGGER,
-        "ok": Action.RESOLVE,
-        "warning": Action.TRIGGER,
-        "details-html-escaped": Action.TRIGGER,
-        "no-recoveries": Action.TRIGGER,
-    }
-    for path in event_files("kapacitor"):
-        if path.stem in expected:
-            assert one_draft(run("kapacitor", event_delivery(path))).action is expected[path.stem], path.stem
-        else:
-            with pytest.raises(PayloadError):
-                run("kapacitor", event_delivery(path))
 
 
 @pytest.mark.parametrize("duration", ["5m0s", "1h2m3.5s", "0s", None, 3.5e11, {"odd": True}])

@@ -13,7 +13,7 @@ from alertbridge.vendors import stathat
 from alertbridge.vendors.base import Draft, PayloadError
 
 from tests.conftest import sample, sample_json
-from tests.golden.helpers import RECEIVED, delivery, event_delivery, event_files, one_draft, run
+from tests.golden.helpers import RECEIVED, delivery, one_draft, run
 
 MINUTE = "2024-05-14T10:03Z"  # RECEIVED, to the minute
 FIELDS = "\n".join(
@@ -155,28 +155,6 @@ def test_unreadable_bodies(body: bytes, headers: dict[str, str], status: int, me
 def test_a_number_as_text_is_text() -> None:
     draft = one_draft(stathat.map_delivery(delivery(b"42", TEXT)))
     assert (draft.title, draft.tags) == ("42", {"body_format": "text"})
-
-
-EXPECTED_EVENTS = {  # per file: (body format, dedup key)
-    "json": ("json", "alert:k3Dq"),
-    "form-encoded": ("form", "alert:k3Dq"),
-    "plain-text": ("text", stat_key("api request time was greater than 500 over the last 1h")),
-}
-
-
-def test_every_event_file_maps() -> None:
-    seen = set()
-    for path in event_files("stathat"):
-        seen.add(path.stem)
-        if path.stem == "empty":
-            with pytest.raises(PayloadError) as caught:
-                run("stathat", event_delivery(path))
-            assert caught.value.status == 400
-            continue
-        [draft] = run("stathat", event_delivery(path))
-        assert isinstance(draft, Draft)
-        assert (draft.tags["body_format"], draft.dedup_key) == EXPECTED_EVENTS[path.stem], path.stem
-    assert seen == {*EXPECTED_EVENTS, "empty"}
 
 
 def test_a_different_body_in_the_same_minute_is_a_new_event_an_identical_one_a_retry() -> None:

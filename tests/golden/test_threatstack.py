@@ -13,7 +13,7 @@ from alertbridge.vendors import threatstack
 from alertbridge.vendors.base import Draft, Ignored, PayloadError, Rejected
 
 from tests.conftest import sample, sample_json
-from tests.golden.helpers import delivery, event_delivery, event_files, run
+from tests.golden.helpers import delivery
 
 T1 = datetime(2024, 5, 14, 10, 0, 1, tzinfo=UTC)
 
@@ -178,27 +178,3 @@ def test_a_batch_of_1000_alerts_is_mapped_quickly() -> None:
     assert len({d.dedup_key for d in drafts}) == 667
     assert drafts[-1].occurred_at == datetime(2024, 5, 14, 10, 0, 1, 999000, tzinfo=UTC)
     assert elapsed < 1.0, f"1,000 alerts took {elapsed:.3f}s"
-
-
-EXPECTED_EVENTS = {  # per item: the draft's severity, or "rejected"
-    "batch": ["high", "high", "high"],
-    "bare-alert": ["high"],
-    "string-typed-numbers": ["medium"],
-    "mixed-severities": ["high", "medium", "low"],
-    "batch-with-bad-element": ["high", "rejected", "rejected", "high"],
-}
-
-
-def test_every_event_file_maps() -> None:
-    seen = set()
-    for path in event_files("threatstack"):
-        seen.add(path.stem)
-        if path.stem == "empty-alerts":
-            with pytest.raises(PayloadError) as caught:
-                run("threatstack", event_delivery(path))
-            assert caught.value.status == 422
-            continue
-        items = run("threatstack", event_delivery(path))
-        summary = [i.severity.value if isinstance(i, Draft) else type(i).__name__.lower() for i in items]
-        assert summary == EXPECTED_EVENTS[path.stem], path.stem
-    assert seen == {*EXPECTED_EVENTS, "empty-alerts"}

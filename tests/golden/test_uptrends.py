@@ -11,7 +11,7 @@ from alertbridge.vendors import uptrends
 from alertbridge.vendors.base import Draft, Ignored, PayloadError
 
 from tests.conftest import sample, sample_json
-from tests.golden.helpers import delivery, event_delivery, event_files, one_draft, run
+from tests.golden.helpers import delivery, one_draft
 
 INCIDENT = "ba8ffcb7-5de0-489e-b649-f00f0b447e80-0-30833627687"
 MONITOR = "849b2046-213d-43ad-9efc-5af1faaeb222"
@@ -158,22 +158,3 @@ def test_unreadable_alerts(body: Any, status: int, message: str) -> None:
     with pytest.raises(PayloadError) as caught:
         uptrends.map_delivery(delivery(body))
     assert (caught.value.status, caught.value.message) == (status, message)
-
-
-EXPECTED_EVENTS = {
-    "alert": (Action.TRIGGER, INCIDENT),
-    "ok": (Action.RESOLVE, INCIDENT),
-    "error-type": (Action.TRIGGER, INCIDENT),
-    "reminder": (Action.REMINDER, INCIDENT),
-    "no-incident-key": (Action.TRIGGER, MONITOR),
-}
-
-
-def test_every_event_file_maps() -> None:
-    seen = set()
-    for path in event_files("uptrends"):
-        seen.add(path.stem)
-        [draft] = run("uptrends", event_delivery(path))
-        assert isinstance(draft, Draft)
-        assert (draft.action, draft.dedup_key) == EXPECTED_EVENTS[path.stem], path.stem
-    assert seen == set(EXPECTED_EVENTS)

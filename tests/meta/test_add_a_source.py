@@ -44,7 +44,9 @@ def test_every_item_of_the_checklist_is_there(name: str) -> None:
     assert f"from alertbridge.vendors import {name}\n" in app, "5. a static import"
     assert f"handler = ingest_handler({name})\n" in app, "5. the handler"
     assert _hooks().get(name) == f"functions/{name}", "6. function + route"
-    assert {p.stem for p in (ROOT / "events" / name).glob("*.json")}, "7. events"
+    cases = [case.name for case in make_events.load(name).cases]
+    assert cases and all(case.expect for case in make_events.load(name).cases), "7. cases.json"
+    assert {p.stem for p in (ROOT / "events" / name).glob("*.json")} == set(cases), "7. events"
     readme = (ROOT / "README.md").read_text()
     assert re.search(rf"^\| [^|]+ \| `\.\.\./hooks/{name}/<token>` \|", readme, re.M), "8. README row"
 
@@ -57,4 +59,4 @@ def test_nothing_exists_for_a_source_that_is_not_in_the_list() -> None:
     assert functions == set(vendors.SOURCES)
     assert set(_hooks()) == set(vendors.SOURCES)
     assert {p.name for p in (ROOT / "events").iterdir() if p.is_dir()} == set(vendors.SOURCES)
-    assert set(make_events.SOURCES) == set(vendors.SOURCES)
+    assert {p.parent.name for p in VENDORS.glob("*/cases.json")} == set(vendors.SOURCES)

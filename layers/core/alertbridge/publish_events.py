@@ -30,7 +30,7 @@ from alertbridge.incident_events import derive
 from alertbridge.models.incident import Incident
 from alertbridge.models.incident_event import DETAIL_TYPE, EVENT_SOURCE, IncidentEvent
 from alertbridge.observability import logger
-from alertbridge.store.bus import Publisher
+from alertbridge.store.bus import Publisher, put_entry
 from alertbridge.store.table import from_item
 
 if TYPE_CHECKING:
@@ -77,13 +77,8 @@ def events_of(record: Mapping[str, Any]) -> list[IncidentEvent]:
 
 
 def entry(event: IncidentEvent, bus_name: str) -> PutEventsRequestEntryTypeDef:
-    """The PutEvents entry of an incident event (no Resources: an incident is no AWS resource)."""
-    return {
-        "Source": EVENT_SOURCE,
-        "DetailType": DETAIL_TYPE,
-        "Detail": _json(event).decode(),
-        "EventBusName": bus_name,
-    }
+    """The PutEvents entry of an incident event."""
+    return put_entry(EVENT_SOURCE, DETAIL_TYPE, _json(event).decode(), bus_name)
 
 
 def publish(records: Sequence[Mapping[str, Any]], publisher: Publisher) -> Outcome:

@@ -1,8 +1,9 @@
 """The management API (IAM-authorized on AWS): services, sources, incidents, deliveries, status.
 
-One Powertools router per resource (``services``, ``sources``, ``incidents``, ``deliveries``,
-``status``); each route parses its request (path, query and body models, validated by the
-resolver), calls one function of :mod:`alertbridge.operations` with the stores from ``runtime``,
+One Powertools router per resource (``services``, ``sources``, ``channels``, ``incidents``,
+``deliveries``, ``status``); each route parses its request (path, query and body models, validated
+by the resolver), calls one function of :mod:`alertbridge.operations` (channels:
+:mod:`alertbridge.channels_ops`) with the stores from ``runtime``,
 and shapes the answer (``views``). What goes wrong is answered here, in one shape:
 ``{"error": ..., "status": ...}``.
 """
@@ -17,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import ValidationError
 
 from alertbridge import vendors
+from alertbridge.channels_ops import ChannelRejected
 from alertbridge.management import channels, deliveries, incidents, services, sources, status
 from alertbridge.operations import Refused
 from alertbridge.store.bus import PublishError
@@ -44,6 +46,11 @@ def _invalid_request(exc: RequestValidationError) -> Response[Any]:
 @app.exception_handler(ValidationError)
 def _invalid(exc: ValidationError) -> Response[Any]:
     return _error(400, f"invalid request: {validation_message(exc)}")
+
+
+@app.exception_handler(ChannelRejected)
+def _channel_rejected(exc: ChannelRejected) -> Response[Any]:
+    return _error(400, str(exc))
 
 
 @app.exception_handler(Refused)

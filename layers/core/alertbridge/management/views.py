@@ -6,8 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from alertbridge.models.channel import ChannelView
 from alertbridge.models.incident import Incident
+from alertbridge.models.incident_event import EVENT_TYPES
 from alertbridge.models.records import Source
+from alertbridge.notify.policy import EscalationStep
 from alertbridge.operations import SourceHealth
 from alertbridge.settings import settings
 from alertbridge.timestamps import iso
@@ -61,3 +64,17 @@ def incident_view(incident: Incident, *, timeline: bool = False) -> dict[str, An
         data["timeline"] = [e.model_dump(mode="json") for e in incident.timeline]
         data["timeline_omitted"] = incident.timeline_omitted
     return data
+
+
+def channel_view(channel: ChannelView) -> dict[str, Any]:
+    """A channel, its target masked (``ChannelView``), its events in the contract's order."""
+    data = channel.model_dump(mode="json")
+    data["events"] = sorted(data["events"], key=EVENT_TYPES.index)
+    return data
+
+
+def escalation_view(service_id: str, steps: list[EscalationStep]) -> dict[str, Any]:
+    return {
+        "service_id": service_id,
+        "steps": [{"after_seconds": s.after_seconds, "channel_ids": list(s.channel_ids)} for s in steps],
+    }

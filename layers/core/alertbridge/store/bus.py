@@ -41,13 +41,15 @@ class PublishError(Exception):
         self.code = code
 
 
+def put_entry(source: str, detail_type: str, detail: str, bus_name: str) -> PutEventsRequestEntryTypeDef:
+    """A PutEvents entry, every event alertbridge puts (no Resources: an alert or an incident is no
+    AWS resource); ``detail`` is the event already serialized."""
+    return {"Source": source, "DetailType": detail_type, "Detail": detail, "EventBusName": bus_name}
+
+
 def entry(alert: CanonicalAlert, bus_name: str) -> PutEventsRequestEntryTypeDef:
-    return {
-        "Source": EVENT_SOURCE,
-        "DetailType": DETAIL_TYPE,
-        "Detail": _json(alert).decode(),
-        "EventBusName": bus_name,
-    }
+    """The PutEvents entry of a canonical alert."""
+    return put_entry(EVENT_SOURCE, DETAIL_TYPE, _json(alert).decode(), bus_name)
 
 
 def entry_size(item: PutEventsRequestEntryTypeDef) -> int:
