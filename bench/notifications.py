@@ -12,7 +12,9 @@
   notification per incident opened), from what the functions really did here: AWS requests counted
   with botocore (as bench/run.py counts ingest's), DynamoDB capacity (bench/capacity.py), KMS
   decrypts, handler time billed as bench/awstime.py bills it, plus the incident events function's
-  share per event. SNS's own per-message price for email/SMS is a separate note figure.
+  share per event. SNS's own per-message price for email/SMS is a separate note figure. Floor: the
+  transport alone (the SQS requests, the EventBridge entry and both functions' Lambda requests; no
+  compute time, no DynamoDB, no KMS).
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ def _api_calls(calls: Counter[str]) -> Iterator[None]:
 
     def call(self: Any, operation: str, params: Any) -> Any:
         calls[f"{self.meta.service_model.service_name}.{operation}"] += 1
+        if operation == "PutEvents":  # EventBridge bills entries, not calls
+            calls["events.PutEvents.entries"] += len(params.get("Entries", ()))
         return inner(self, operation, params)
 
     BaseClient._make_api_call = call  # type: ignore[method-assign]
@@ -217,8 +221,9 @@ def cost_and_model(quick: bool, price: dict[str, float], figure: Callable[..., A
         "kms": notifier.calls.get("kms.Decrypt", 0) * PRICE["kms_request"] * per,
         # EventBridge bills the PutEvents entry (the incident events function's); delivery by a rule to
         # an SQS target in the same account carries no charge of its own.
-        "eventbridge": events.calls.get("events.PutEvents", 0)
-        and notifications * price["eventbridge_event_64kb"] * per,
+        "eventbridge": events.calls.get("events.PutEvents.entries", 0)
+        * price["eventbridge_event_64kb"]
+        * per,
         # Reading the stream is free when Lambda's event source mapping does it.
         "lambda_incident_events": (events.invocations * lam + sum(events.billed_ms) / 1000 * memory_gb * gbs)
         * per,
