@@ -142,7 +142,7 @@ class LocalStack:
 class SnsTap:
     """What SNS publishes to the notifications topic, printed: an SQS queue of the local stack's
     own (not in template.yaml) subscribed to the topic, drained by the poll loop. Each message
-    becomes ``notification  email  ch_...  a****@example.com  "subject"`` (SMS: the number's last
+    becomes ``notification  email  ch_...  o••••@example.com  "subject"`` (SMS: the number's last
     4 digits, and the text, as SNS has no subject for SMS), the target masked as the channels'
     masked views show it."""
 
