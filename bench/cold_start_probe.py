@@ -21,6 +21,11 @@ os.environ.update(
     AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106  (no network: not a credential)
     AWS_DEFAULT_REGION="us-east-1",
     POWERTOOLS_SERVICE_NAME="bench",
+    # The notifier's and the checker's (template.yaml gives them these; nothing is called at init)
+    CHANNEL_KEY_ARN="arn:aws:kms:us-east-1:123456789012:key/bench",
+    NOTIFICATIONS_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:alertbridge-bench",
+    NOTIFY_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/alertbridge-bench",
+    NOTIFY_DLQ_URL="https://sqs.us-east-1.amazonaws.com/123456789012/alertbridge-bench-dlq",
 )
 target, clients = sys.argv[1], sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else []
 bare = target == "nothing" or sys.argv[3:] == ["bare"]

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import capacity  # noqa: E402  (bench/capacity.py)
+import notifications  # noqa: E402  (bench/notifications.py)
 from awstime import aws_time  # noqa: E402  (bench/awstime.py)
 
 RESULTS = ROOT / "bench" / "results.json"
@@ -85,7 +86,10 @@ def figure(
 
 
 # --- 1. cold start ---------------------------------------------------------------------------------
-FUNCTIONS = ["kapacitor", "threatstack", "heroku", "uptrends", "stathat", "incidents"]  # functions/<name>
+FUNCTIONS = [  # functions/<name>
+    *("kapacitor", "threatstack", "heroku", "uptrends", "stathat", "incidents"),
+    *("notifier", "incident_events", "checker"),
+]
 
 
 def _probe(target: str, clients: list[str], env: dict[str, str]) -> tuple[float, list[str]]:
@@ -567,9 +571,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--only",
-        choices=["cold_start", "instructions", "normalize", "requests", "size"],
+        choices=["cold_start", "instructions", "normalize", "requests", "notify", "notify_latency", "size"],
         action="append",
-        help="run only these sections (repeatable); requests includes cost",
+        help="run only these sections (repeatable); requests includes cost; notify is the notifier's "
+        "cost and the AWS latency model (bench/notifications.py), notify_latency the local stack's",
     )
     args = parser.parse_args(argv)
     repeat = 2 if args.quick else 7
@@ -580,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         "instructions": lambda: [] if args.quick else cold_start_instructions(),
         "normalize": lambda: normalization(repeat),
         "requests": lambda: requests_and_cost(args.quick),
+        "notify": lambda: notifications.cost_and_model(args.quick, PRICE, figure),
+        "notify_latency": lambda: notifications.local_latency(args.quick, figure),
         "size": deployment_sizes,
     }
     figures = [f for name, run in sections.items() if not args.only or name in args.only for f in run()]

@@ -31,6 +31,13 @@ def test_bench_runs_quickly_and_writes_results(tmp_path: Path) -> None:
         "requests.incidents.100_messages_1_key",
         "cost.single_alert_deliveries.per_million_alerts",
         "cost.alerts_in_100_alert_batches.per_million_alerts",
+        "cold_start.notifier",
+        "cold_start.incident_events",
+        "cold_start.checker",
+        "notify.cost.per_million_notifications",
+        "notify.latency.aws_model.webhook_to_notification",
+        "notify.latency.local.p50",
+        "notify.latency.local.p99",
     ):
         assert expected in names
     by_name = {f["name"]: f for f in figures}
@@ -39,4 +46,9 @@ def test_bench_runs_quickly_and_writes_results(tmp_path: Path) -> None:
     assert by_name["requests.ingest.threatstack_100_alerts"]["met"] is True
     one, many = (by_name[f"requests.incidents.100_messages_{k}"]["value"] for k in ("1_key", "100_keys"))
     assert one < many
+    # Every incident's notification reached the loopback receiver; the notifier's requests are counted.
+    assert by_name["notify.latency.local.missing"]["value"] == 0
+    assert by_name["notify.requests.notifier.dynamodb_per_notification"]["value"] > 0
+    model = by_name["notify.latency.aws_model.webhook_to_notification"]
+    assert model["floor"] is not None and model["value"] >= model["floor"]
     assert "figure" in done.stdout and "wrote" in done.stdout

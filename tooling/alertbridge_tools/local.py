@@ -3,12 +3,14 @@
 An AWS emulator (moto server) on loopback with the template's resources, every API route of
 template.yaml served on http://127.0.0.1:PORT by the real handlers, the queue delivered to the
 incident function in batches, as Lambda's event source mapping does, and the table's stream to the
-incident events function, as Lambda's stream event source does.
+incident events function, as Lambda's stream event source does. What SNS publishes to the
+notifications topic (email and SMS channels) is printed, one line a message, targets masked.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import signal
@@ -17,7 +19,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from alertbridge_tools.apigw import proxy_event
@@ -39,7 +41,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class LocalStack:
-    def __init__(self, port: int = 3000, host: str = "127.0.0.1", *, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        port: int = 3000,
+        host: str = "127.0.0.1",
+        *,
+        quiet: bool = False,
+        notifications_out: TextIO | None = None,
+    ) -> None:
         try:
             self.http = _Server((host, port), _Handler)
         except OSError as exc:
@@ -74,6 +83,7 @@ class LocalStack:
 
             logger.setLevel("WARNING")
         self.http.harness = self.harness  # type: ignore[attr-defined]
+        self.sns_tap = SnsTap(self.harness, notifications_out)
         self._stopping = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="event-source-mapping", daemon=True)
         self._scheduler = threading.Thread(target=self._schedule, name="scheduler", daemon=True)
@@ -111,6 +121,11 @@ class LocalStack:
                 except Exception:  # the stream mapping keeps polling too
                     if self._stopping.is_set():
                         return
+            try:
+                busy = self.sns_tap.drain() > 0 or busy
+            except Exception:  # printing is a convenience: never stop the pollers over it
+                if self._stopping.is_set():
+                    return
             if not busy:
                 self._stopping.wait(0.1)
 
@@ -122,6 +137,65 @@ class LocalStack:
         self._scheduler.join(timeout=5)
         self.emulator.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+class SnsTap:
+    """What SNS publishes to the notifications topic, printed: an SQS queue of the local stack's
+    own (not in template.yaml) subscribed to the topic, drained by the poll loop. Each message
+    becomes ``notification  email  ch_...  o••••@example.com  "subject"`` (SMS: the number's last
+    4 digits, and the text, as SNS has no subject for SMS), the target masked as the channels'
+    masked views show it."""
+
+    QUEUE = "alertbridge-local-sns-tap"
+
+    def __init__(self, harness: Any, out: TextIO | None = None) -> None:
+        self._out = out
+        self._sqs = harness.sqs
+        self.printed: list[str] = []
+        self.queue_url: str | None = None
+        topic = os.environ.get("NOTIFICATIONS_TOPIC_ARN")
+        if not topic:
+            return
+        import boto3  # noqa: PLC0415
+
+        self.queue_url = self._sqs.create_queue(QueueName=self.QUEUE)["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns = boto3.client("sns", region_name=os.environ.get("AWS_REGION", "us-east-1"))
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+
+    def drain(self) -> int:
+        """Print what the topic published since the last call; how many messages."""
+        if self.queue_url is None:
+            return 0
+        got = self._sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        for message in got:
+            line = self.describe(json.loads(message["Body"]))
+            self.printed.append(line)
+            print(line, file=self._out or sys.stdout, flush=True)
+            self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(got)
+
+    @staticmethod
+    def describe(envelope: dict[str, Any]) -> str:
+        """One line for an SNS notification envelope (what SNS puts on a subscribed queue)."""
+        from alertbridge import runtime  # noqa: PLC0415
+        from alertbridge.store.sources import NotFound  # noqa: PLC0415
+        from alertbridge.store.topic import CHANNEL_ATTRIBUTE  # noqa: PLC0415
+
+        attributes = envelope.get("MessageAttributes") or {}
+        channel_id = str((attributes.get(CHANNEL_ATTRIBUTE) or {}).get("Value") or "?")
+        kind, target = "sns", "?"
+        try:
+            view = runtime.channel_store().get(channel_id).masked_view()
+            kind, target = view.kind.value, view.address or view.number or "?"
+        except NotFound:
+            pass
+        text = envelope.get("Subject") or " ".join(str(envelope.get("Message", "")).split())[:160]
+        return f"notification  {kind}  {channel_id}  {target}  {json.dumps(text, ensure_ascii=False)}"
 
 
 class _Handler(BaseHTTPRequestHandler):
