@@ -13,13 +13,31 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from alertbridge.models.alert import Action, Link, Severity
 from alertbridge.models.records import SourceSettings
 from alertbridge.text import validation_message
+
+
+def as_text(value: Any) -> Any:
+    """A vendor value the mapping only shows or keys on, as text: null is empty, a number or a
+    boolean its JSON text, an object or list its compact JSON. Such a field never rejects an alert."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(as_text)]
+"""A display or key field of a vendor model: any JSON value reads as text (see ``as_text``)."""
 
 
 @dataclass(frozen=True)

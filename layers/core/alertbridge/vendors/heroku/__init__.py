@@ -28,6 +28,7 @@ from alertbridge.vendors.base import (
     Ignored,
     Item,
     PayloadError,
+    Text,
     links,
     read,
 )
@@ -72,14 +73,14 @@ _LENIENT = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
 class _App(BaseModel):
     model_config = _LENIENT
-    id: str = ""
-    name: str = ""
+    id: Text = ""
+    name: Text = ""
 
 
 class _Data(BaseModel):
     model_config = _LENIENT
-    id: str = ""
-    name: str = ""
+    id: Text = ""
+    name: Text = ""
     app: _App | None = None
     status: str | None = None
     state: str | None = None
@@ -98,16 +99,16 @@ class HerokuEvent(BaseModel):
     model_config = _LENIENT
 
     id: str = ""
-    action: str = ""
+    action: Text = ""
     resource: str = Field(min_length=1)
-    actor_email: str = Field(default="", validation_alias=AliasPath("actor", "email"))
+    actor_email: Text = Field(default="", validation_alias=AliasPath("actor", "email"))
     data: _Data = Field(default_factory=_Data)
     created_at: str | None = None
     updated_at: str | None = None
     published_at: str | None = None
     previous_data: dict[str, Any] | None = None
     event_id: str = Field(default="", validation_alias=AliasPath("webhook_metadata", "event", "id"))
-    include: str = Field(default="", validation_alias=AliasPath("webhook_metadata", "event", "include"))
+    include: Text = Field(default="", validation_alias=AliasPath("webhook_metadata", "event", "include"))
 
 
 def sign(secret: str, body: bytes) -> str:

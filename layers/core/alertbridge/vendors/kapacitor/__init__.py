@@ -27,6 +27,7 @@ from alertbridge.vendors.base import (
     Draft,
     Item,
     PayloadError,
+    Text,
     read,
 )
 
@@ -62,8 +63,8 @@ class KapacitorAlert(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(min_length=1)
-    message: str = ""
-    details: str = ""
+    message: Text = ""
+    details: Text = ""
     time: str | None = None
     level: Level
     previousLevel: Level | None = None

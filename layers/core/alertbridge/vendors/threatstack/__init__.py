@@ -25,6 +25,7 @@ from alertbridge.vendors.base import (
     Item,
     PayloadError,
     Rejected,
+    Text,
     parse_json,
     read_exact,
     require_object,
@@ -48,14 +49,14 @@ class ThreatStackAlert(BaseModel):
 
     id: str = Field(min_length=1)
     severity: Annotated[int, Field(ge=1, le=3)]  # an int or a numeric string
-    title: str = ""
+    title: Text = ""
     created_at: int | float | str | None = None  # epoch ms, number or string
-    organization_id: str = ""
-    organization_name: str = Field(
+    organization_id: Text = ""
+    organization_name: Text = Field(
         default="", validation_alias=AliasChoices("organization_name", "organization_Name")
     )
-    server_or_region: str = ""
-    source: str = ""
+    server_or_region: Text = ""
+    source: Text = ""
 
 
 class ThreatStackBatch(BaseModel):
