@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from alertbridge.text import cut
 from alertbridge.vendors import SOURCES
 
 from alertbridge_tools.client import ApiError, Client
@@ -180,7 +181,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-    return text if len(text) <= 60 else text[:59] + "…"
+    return cut(text, 60)
 
 
 def emit(args: argparse.Namespace, data: Any, human: Callable[[Any], str]) -> None:

@@ -8,10 +8,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+ELLIPSIS = "…"
+
 
 def cut(text: str, limit: int) -> str:
     """``text`` within ``limit`` characters, an ellipsis marking a cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
 def validation_message(exc: ValidationError | Sequence[Mapping[str, Any]], prefix: str = "") -> str:

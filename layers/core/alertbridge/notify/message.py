@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from alertbridge.models.alert import Severity
 from alertbridge.models.incident_event import EventType, IncidentEvent
 
-ELLIPSIS = "…"
 DIGEST_LISTED = 10  # incidents named in a digest; the rest are counted
 
 _LABELS: dict[EventType, str] = {
@@ -82,11 +81,6 @@ class Digest:
         named = ", ".join(f"{item.title} ({item.severity})" for item in self.items[:DIGEST_LISTED])
         rest = f" and {n - DIGEST_LISTED} more" if n > DIGEST_LISTED else ""
         return f"{head}: {named}{rest}"
-
-
-def cut(text: str, limit: int) -> str:
-    """``text`` in at most ``limit`` characters, marked with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
 def label(kind: EventType) -> str:

@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from alertbridge.models.alert import Severity
 from alertbridge.models.incident_event import EventType, IncidentEvent
-from alertbridge.notify.message import Context, Outbound, cut, headline
+from alertbridge.notify.message import Context, Outbound, headline
+from alertbridge.text import cut
 
 ENQUEUE_URL = "https://events.pagerduty.com/v2/enqueue"
 SUMMARY_LIMIT = 1024

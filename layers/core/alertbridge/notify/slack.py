@@ -13,16 +13,15 @@ from typing import Any
 
 from alertbridge.models.incident_event import IncidentEvent
 from alertbridge.notify.message import (
-    ELLIPSIS,
     Context,
     Digest,
     Outbound,
-    cut,
     facts,
     headline,
     link,
     text_summary,
 )
+from alertbridge.text import ELLIPSIS, cut
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000

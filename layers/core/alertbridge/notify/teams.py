@@ -11,7 +11,8 @@ from typing import Any
 
 from alertbridge.models.alert import Severity
 from alertbridge.models.incident_event import IncidentEvent
-from alertbridge.notify.message import Context, Digest, Outbound, cut, facts, headline, link
+from alertbridge.notify.message import Context, Digest, Outbound, facts, headline, link
+from alertbridge.text import cut
 
 CARD_VERSION = "1.4"
 TITLE_LIMIT = 300

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from alertbridge.models.alert import Action, Severity
+from alertbridge.text import cut
 from alertbridge.timestamps import parse_time
 from alertbridge.vendors.base import (
     Delivery,
@@ -90,7 +91,7 @@ def map_delivery(delivery: Delivery) -> list[Item]:
     key = message.incident.key or monitor.guid
     vendor_id = alert.alertGuid or f"{key}|{kind}|{alert.timestampUtc}"
     if kind not in ACTIONS:
-        shown = alert.type if len(alert.type) <= 64 else alert.type[:63] + "…"  # reasons are stored
+        shown = cut(alert.type, 64)  # reasons are stored
         reason = f"Uptrends alert type {shown!r} is not Alert, Error, Ok or Reminder"
         return [Ignored(reason, vendor_id=vendor_id)]
     if not key:
