@@ -183,3 +183,25 @@ def test_formats_retries_and_digest_over_http(
         if e["kind"] == "notification" and e["channel_id"] == retried["id"]
     ]
     assert attempts == [(1, "retry", 500), (2, "sent", 200)]
+
+
+def test_a_receiver_that_hangs_30s_delays_neither_another_channel_nor_the_incident_function(
+    local: LocalStack, receiver: Callable[..., Receiver]
+) -> None:
+    """The notifier's 10 s timeout runs out on a receiver that hangs 30 s; meanwhile the other
+    channel has its message and the incident function keeps opening incidents."""
+    from tests.flow.receivers import hang
+
+    service = ab(local, "services", "create", "ledger")
+    token = ab(local, "sources", "add", service["id"], "kapacitor")["token"]
+    slow, fast = receiver(hang(30)), receiver()
+    ab(local, "channels", "add", service["id"], "slack", "--url", slow.url, "--events", "opened")
+    ab(local, "channels", "add", service["id"], "teams", "--url", fast.url, "--events", "opened")
+
+    started = time.monotonic()
+    fire(local, token, "hang:1")
+    assert wait_for(lambda: fast.requests, timeout=8)
+    assert fast.requests[0]["at"] - started < 8  # while the slow one still hangs (30 s)
+    second = time.monotonic()
+    fire(local, token, "hang:2")  # the incident function is not held up by the hanging send
+    assert time.monotonic() - second < 5

@@ -85,12 +85,26 @@ class LocalStack:
         self.http.harness = self.harness  # type: ignore[attr-defined]
         self.sns_tap = SnsTap(self.harness, notifications_out)
         self._stopping = threading.Event()
-        self._poller = threading.Thread(target=self._poll, name="event-source-mapping", daemon=True)
+        steps: list[tuple[str, Callable[[], bool]]] = [
+            *(
+                (f"sqs-{i}", lambda p=p: p.poll_once(wait_seconds=0).received > 0)
+                for i, p in enumerate(self.harness.pollers)
+            ),
+            *(
+                (f"stream-{s.function}", lambda s=s: s.poll_once().invocations > 0)
+                for s in self.harness.stream_pollers
+            ),
+            ("sns-tap", lambda: self.sns_tap.drain() > 0),  # printing: a convenience, never in the way
+        ]
+        self._pollers = [
+            threading.Thread(target=self._loop, args=(step,), name=name, daemon=True) for name, step in steps
+        ]
         self._scheduler = threading.Thread(target=self._schedule, name="scheduler", daemon=True)
 
     def start(self) -> LocalStack:
         threading.Thread(target=self.http.serve_forever, name="api", daemon=True).start()
-        self._poller.start()
+        for thread in self._pollers:
+            thread.start()
         self._scheduler.start()
         return self
 
@@ -104,28 +118,18 @@ class LocalStack:
                 if self._stopping.is_set():
                     return
 
-    def _poll(self) -> None:
-        # Short polls with a pause when idle: the emulator runs one call at a time, so a long poll
-        # would hold every other AWS call up for its duration.
+    def _loop(self, step: Callable[[], bool]) -> None:
+        """One event source mapping's poll loop (each runs on its own, as on AWS: a notifier held
+        up by a slow receiver never holds up the incident function). Short polls with a pause
+        when idle: the emulator runs one call at a time, so a long poll would hold every other AWS
+        call up for its duration."""
         while not self._stopping.is_set():
-            busy = False
-            for poller in self.harness.pollers:
-                try:
-                    busy = poller.poll_once(wait_seconds=0).received > 0 or busy
-                except Exception:  # keep polling, as the event source mapping does
-                    if self._stopping.is_set():
-                        return
-            for stream in self.harness.stream_pollers:
-                try:
-                    busy = stream.poll_once().invocations > 0 or busy
-                except Exception:  # the stream mapping keeps polling too
-                    if self._stopping.is_set():
-                        return
             try:
-                busy = self.sns_tap.drain() > 0 or busy
-            except Exception:  # printing is a convenience: never stop the pollers over it
+                busy = step()
+            except Exception:  # keep polling, as the event source mapping does
                 if self._stopping.is_set():
                     return
+                busy = False
             if not busy:
                 self._stopping.wait(0.1)
 
@@ -133,7 +137,8 @@ class LocalStack:
         self._stopping.set()
         self.http.shutdown()
         self.http.server_close()
-        self._poller.join(timeout=5)
+        for thread in self._pollers:
+            thread.join(timeout=5)
         self._scheduler.join(timeout=5)
         self.emulator.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
