@@ -408,3 +408,43 @@ def test_secrets_never_reach_the_logs_or_the_api(
     for value in ("s3cr3tpath", secret, ROUTING_KEY):
         assert value not in logs
         assert value not in answers
+
+
+# --- escalation ------------------------------------------------------------------------------------
+def test_escalation_stops_on_monitoring_and_restarts_when_the_incident_reopens(
+    stack: Harness, service_id: str, receiver: Callable[..., Receiver]
+) -> None:
+    """A source with the monitor policy: the recovery stops the chain, a new problem reopens the
+    incident and its escalation starts again from the first step, on the new epoch."""
+    from alertbridge.models.records import SourceSettings
+
+    _, token = stack.add_source(service_id, "kapacitor", SourceSettings(recovery_policy="monitor"))
+    late = receiver()
+    channel = add(stack, service_id, "slack", url=late.url, events=["incident.resolved"])
+    put = stack.call(
+        "PUT",
+        f"/api/services/{service_id}/escalation",
+        {"steps": [{"after": "10m", "channel_ids": [channel["id"]]}]},
+    )
+    assert put.status == 200, put.body
+
+    def alert(level: str, at: str) -> None:
+        body = {"id": "db:lag", "message": f"db:lag is {level}", "level": level, "time": at}
+        assert stack.post("kapacitor", token, json.dumps(body).encode()).status == 202
+        stack.pump()
+
+    alert("CRITICAL", "2026-11-23T10:00:00Z")
+    stack.advance(5 * 60)
+    stack.pump()
+    alert("OK", "2026-11-23T10:05:00Z")  # monitoring: the chain stops
+    stack.advance(6 * 60)
+    stack.pump()
+    assert not late.requests
+    alert("CRITICAL", "2026-11-23T10:12:00Z")  # reopened: a new chain from step 0
+    stack.advance(9 * 60)
+    stack.pump()
+    assert not late.requests  # 9 minutes into the new chain
+    stack.advance(2 * 60)
+    stack.pump()
+    assert len(late.requests) == 1
+    assert "escalat" in json.dumps(late.bodies()[0]).lower()
