@@ -16,6 +16,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
@@ -137,9 +138,9 @@ class LocalStack:
         self._stopping.set()
         self.http.shutdown()
         self.http.server_close()
-        for thread in self._pollers:
-            thread.join(timeout=5)
-        self._scheduler.join(timeout=5)
+        deadline = time.monotonic() + 5  # one budget for every loop: a stop never takes 5 s per thread
+        for thread in [*self._pollers, self._scheduler]:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self.emulator.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
 
