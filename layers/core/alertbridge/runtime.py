@@ -131,14 +131,11 @@ def notify_queue() -> NotifyQueue:
     )
 
 
-_NOTIFY = (channel_store, topic, notification_store, notify_queue)
-
-
 def reset() -> None:
     """Forget every client and adapter (tests and the local stack switch environments)."""
-    for fn in (settings, dynamodb, s3, source_store, delivery_store, incident_store, publisher, *_NOTIFY):
+    built = (settings, dynamodb, s3, source_store, delivery_store, incident_store, publisher)
+    for fn in (*built, incident_event_publisher, channel_store, topic, notification_store, notify_queue):
         fn.cache_clear()
-    incident_event_publisher.cache_clear()
 
 
 def notifier() -> Notifier:

@@ -17,7 +17,7 @@ from alertbridge.notify import http
 from alertbridge.notify.http import BACKOFF_CAP, backoff, parse_retry_after, send
 from alertbridge.notify.message import Outbound
 
-Respond = Callable[[BaseHTTPRequestHandler], None]
+from tests.flow.receivers import Respond, answer
 
 
 class Receiver:
@@ -63,18 +63,6 @@ def receiver() -> Iterator[Callable[..., Receiver]]:
     yield start
     for r in started:
         r.close()
-
-
-def answer(status: int, body: bytes = b"ok", headers: dict[str, str] | None = None) -> Respond:
-    def respond(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(status)
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return respond
 
 
 def post(url: str) -> Outbound:
