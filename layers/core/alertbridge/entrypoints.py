@@ -143,6 +143,7 @@ def status_handler() -> Handler:
     page = StatusPage(
         runtime.source_store(),
         runtime.incident_store(),
+        runtime.status_page_store(),
         cache_seconds=settings().status_cache_seconds,
     )
 

@@ -18,7 +18,16 @@ from alertbridge import decisions, vendors
 from alertbridge.http import Answer
 from alertbridge.ingest import Ingest
 from alertbridge.models.incident import Incident
-from alertbridge.models.records import DeliveryRecord, RecoveryPolicy, Service, Source, SourceSettings
+from alertbridge.models.records import (
+    DeliveryRecord,
+    PublicPhase,
+    PublicUpdate,
+    RecoveryPolicy,
+    Service,
+    Source,
+    SourceSettings,
+    StatusPageSettings,
+)
 from alertbridge.retry import until_written
 from alertbridge.status.board import ServiceStatus, service_status
 from alertbridge.status.reads import per_service
@@ -26,6 +35,7 @@ from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore
 from alertbridge.store.incidents import OPEN_STATUSES, Conflict, IncidentStore
 from alertbridge.store.sources import SourceStore
+from alertbridge.store.status_page import StatusPageStore, TooManyUpdates
 from alertbridge.timestamps import iso, now
 from alertbridge.vendors import heroku
 
@@ -58,6 +68,11 @@ class ServiceOverview:
 
 def create_service(sources: SourceStore, name: str) -> Service:
     return sources.create_service(name)
+
+
+def update_service(sources: SourceStore, service_id: str, changes: dict[str, object]) -> Service:
+    """Change what the public page shows of a service; what is not given stays (None: default)."""
+    return sources.update_service(service_id, changes)
 
 
 def show_service(
@@ -116,6 +131,10 @@ def change_settings(
         secret=None if clear_secret else (secret or current.secret),
     )
     return sources.update_settings(source_id, merged)
+
+
+def set_affects_status(sources: SourceStore, source_id: str, affects: bool) -> Source:
+    return sources.set_affects_status(source_id, affects)
 
 
 def send_test_alert(
@@ -186,15 +205,69 @@ def act(
         raise Refused("the incident kept changing; try again") from exc
 
 
-def service_statuses(
-    sources: SourceStore, incidents: IncidentStore
-) -> list[tuple[Service, ServiceStatus, list[Incident]]]:
+def post_public_update(
+    incidents: IncidentStore,
+    page: StatusPageStore,
+    incident_id: str,
+    message: str,
+    phase: PublicPhase | None,
+    *,
+    principal: str | None,
+) -> tuple[Incident, list[PublicUpdate]]:
+    """An operator tells visitors about an incident; ``phase`` moves its public narrative on.
+    "resolved" also resolves the incident (as ``act`` does) when it is still open: the public
+    page then says Resolved because the incident is, not because of the text alone."""
+    who = principal or UNAUTHENTICATED
+    incident = incidents.get(incident_id)
+    if phase == "resolved" and incident.is_open:
+        incident = act(incidents, incident_id, "resolve", principal=principal, note=message)
+    try:
+        updates = page.add_update(incident_id, PublicUpdate(message=message, at=now(), phase=phase, by=who))
+    except TooManyUpdates as exc:
+        raise Refused(str(exc)) from exc
+    return incident, updates
+
+
+def status_page_settings(page: StatusPageStore) -> StatusPageSettings:
+    return page.settings()
+
+
+def change_status_page(page: StatusPageStore, changes: dict[str, object]) -> StatusPageSettings:
+    return page.change_settings(changes)
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """A service as operators see it: its status from every open incident, what visitors see
+    (only the sources that affect it count), its sources' say, and its open incidents."""
+
+    service: Service
+    status: ServiceStatus
+    public_status: ServiceStatus
+    counted_sources: dict[str, bool]
+    open: list[Incident]
+
+
+def service_statuses(sources: SourceStore, incidents: IncidentStore) -> list[ServiceState]:
     """Every service with its status and its open incidents, oldest first (test and monitoring
     ones listed too: operators see everything the status page leaves out)."""
-    return [
-        (service, service_status(open_), sorted(open_, key=lambda i: i.opened_at))
-        for service, open_ in per_service(sources, lambda s: incidents.list_open(s.id))
-    ]
+
+    def read(service: Service) -> tuple[list[Incident], dict[str, bool]]:
+        return incidents.list_open(service.id), sources.status_sources(service.id)
+
+    out = []
+    for service, (open_, counted) in per_service(sources, read):
+        public = [i for i in open_ if counted.get(i.source_id, False)]
+        out.append(
+            ServiceState(
+                service,
+                service_status(open_),
+                service_status(public),
+                counted,
+                sorted(open_, key=lambda i: i.opened_at),
+            )
+        )
+    return out
 
 
 # --- deliveries ------------------------------------------------------------------------------------

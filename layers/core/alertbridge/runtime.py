@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from alertbridge.store.notifications import NotificationStore
     from alertbridge.store.notify_queue import NotifyQueue
     from alertbridge.store.sources import SourceStore
+    from alertbridge.store.status_page import StatusPageStore
     from alertbridge.store.topic import Topic
 
 # Standard retry mode: throttling and 5xx are retried with backoff by botocore itself.
@@ -71,6 +72,13 @@ def incident_store() -> IncidentStore:
     from alertbridge.store.incidents import IncidentStore  # noqa: PLC0415
 
     return IncidentStore(dynamodb(), settings().table)
+
+
+@cache
+def status_page_store() -> StatusPageStore:
+    from alertbridge.store.status_page import StatusPageStore  # noqa: PLC0415
+
+    return StatusPageStore(dynamodb(), settings().table)
 
 
 @cache
@@ -133,7 +141,16 @@ def notify_queue() -> NotifyQueue:
 
 def reset() -> None:
     """Forget every client and adapter (tests and the local stack switch environments)."""
-    built = (settings, dynamodb, s3, source_store, delivery_store, incident_store, publisher)
+    built = (
+        settings,
+        dynamodb,
+        s3,
+        source_store,
+        delivery_store,
+        incident_store,
+        status_page_store,
+        publisher,
+    )
     for fn in (*built, incident_event_publisher, channel_store, topic, notification_store, notify_queue):
         fn.cache_clear()
 

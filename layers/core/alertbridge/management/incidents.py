@@ -1,10 +1,12 @@
-"""/api/incidents: list, show, and a person's acknowledge or resolve."""
+"""/api/incidents: list, show, a person's acknowledge or resolve, and public updates (what the
+public status page says of an incident)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -12,7 +14,8 @@ from pydantic import AliasChoices, Field
 
 from alertbridge import operations, runtime
 from alertbridge.management.bodies import Body, Limit
-from alertbridge.management.views import incident_view
+from alertbridge.management.views import incident_view, public_update_entry, public_update_view
+from alertbridge.models.records import PublicPhase
 
 router = APIGatewayRouter()
 
@@ -31,6 +34,14 @@ def principal(event: APIGatewayProxyEvent) -> str | None:
     IAM-authorized on AWS). None on the local stack, which authenticates nobody."""
     identity = event.request_context.identity
     return identity.user_arn or identity.caller or None
+
+
+class PublicUpdateBody(Body):
+    """A message for visitors of the status page; ``phase`` moves the incident's public narrative
+    on ("resolved" also resolves the incident)."""
+
+    message: str = Field(min_length=1, max_length=2000)
+    phase: PublicPhase | None = None
 
 
 @router.get("/api/incidents")
@@ -56,10 +67,28 @@ def list_incidents(
 @router.get("/api/incidents/<incident_id>")
 def show_incident(incident_id: str) -> dict[str, Any]:
     shown = incident_view(operations.show_incident(runtime.incident_store(), incident_id), timeline=True)
-    # Notification attempts are items of their own (store.notifications): merged in time order.
+    # Notification attempts and public updates are items of their own (store.notifications,
+    # store.status_page): merged in time order.
     attempts = runtime.notification_store().attempts(incident_id)
-    shown["timeline"] = sorted([*shown["timeline"], *attempts], key=lambda e: datetime.fromisoformat(e["at"]))
+    updates = runtime.status_page_store().updates([incident_id]).get(incident_id, [])
+    shown["public_updates"] = [public_update_view(u) for u in updates]
+    merged = [*shown["timeline"], *attempts, *(public_update_entry(u) for u in updates)]
+    shown["timeline"] = sorted(merged, key=lambda e: datetime.fromisoformat(e["at"]))
     return shown
+
+
+@router.post("/api/incidents/<incident_id>/updates")
+def post_update(incident_id: str, request: PublicUpdateBody) -> Response[Any]:
+    incident, updates = operations.post_public_update(
+        runtime.incident_store(),
+        runtime.status_page_store(),
+        incident_id,
+        request.message,
+        request.phase,
+        principal=principal(router.current_event),
+    )
+    body = {**incident_view(incident), "public_updates": [public_update_view(u) for u in updates]}
+    return Response(201, "application/json", body)
 
 
 @router.post("/api/incidents/<incident_id>/acknowledge")

@@ -1,4 +1,5 @@
-"""/api/services: create, list, show (with its status and its sources' health)."""
+"""/api/services: create, list, show (with its status and its sources' health), and change what the
+public status page shows of one."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ router = APIGatewayRouter()
 
 class NewService(Body):
     name: str = Field(min_length=1, max_length=100)
+
+
+class PublicChange(Body):
+    """What the public page shows of a service. A field left out stays; an empty public name or
+    description goes back to none (the page then shows the service's name, and no description)."""
+
+    public: bool | None = None
+    public_name: str | None = Field(default=None, max_length=100)
+    public_description: str | None = Field(default=None, max_length=500)
+    order: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+    show_titles: bool | None = None
 
 
 @router.post("/api/services")
@@ -40,3 +52,13 @@ def show_service(service_id: str) -> dict[str, Any]:
         "status": overview.status.value,
         "sources": [health_view(h) for h in overview.sources],
     }
+
+
+@router.patch("/api/services/<service_id>")
+def change_service(service_id: str, change: PublicChange) -> dict[str, Any]:
+    given = change.model_dump(exclude_unset=True)
+    changes = {
+        k: (None if v == "" else v) for k, v in given.items() if v is not None or k.startswith("public_")
+    }
+    service = operations.update_service(runtime.source_store(), service_id, changes)
+    return service.model_dump(mode="json")

@@ -38,6 +38,9 @@ class SettingsChange(_Severities):
     clear_secret: bool = False
     recovery_policy: RecoveryPolicy | None = None
     clear_severity_filter: bool = False
+    # Whether its incidents affect the public status (kept on the source itself, apart from the
+    # settings above: see Source.affects_status).
+    affects_status: bool | None = None
 
 
 @router.post("/api/services/<service_id>/sources")
@@ -76,6 +79,8 @@ def change_settings(source_id: str, change: SettingsChange) -> dict[str, Any]:
         severity_filter=change.severity_filter,
         clear_severity_filter=change.clear_severity_filter,
     )
+    if change.affects_status is not None:
+        record = operations.set_affects_status(runtime.source_store(), source_id, change.affects_status)
     return source_view(record)
 
 

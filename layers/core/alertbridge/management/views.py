@@ -9,10 +9,11 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from alertbridge.models.channel import ChannelView
 from alertbridge.models.incident import Incident
 from alertbridge.models.incident_event import EVENT_TYPES
-from alertbridge.models.records import Source
+from alertbridge.models.records import PublicUpdate, Source
 from alertbridge.notify.policy import EscalationStep
 from alertbridge.operations import SourceHealth
 from alertbridge.settings import settings
+from alertbridge.status.board import public_id
 from alertbridge.timestamps import iso
 
 
@@ -40,6 +41,7 @@ def source_view(record: Source) -> dict[str, Any]:
         "recovery_policy": record.settings.recovery_policy,
         "severity_filter": list(record.settings.severity_filter) if record.settings.severity_filter else None,
         "has_secret": record.settings.secret is not None,
+        "affects_status": record.counts_on_status,
         "created_at": iso(record.created_at),
         "token_rotated_at": iso(record.token_rotated_at) if record.token_rotated_at else None,
     }
@@ -60,6 +62,7 @@ def health_view(health: SourceHealth) -> dict[str, Any]:
 
 def incident_view(incident: Incident, *, timeline: bool = False) -> dict[str, Any]:
     data = incident.model_dump(mode="json", exclude={"event_ids", "timeline", "ledger", "version"})
+    data["public_id"] = public_id(incident.id)  # what the public status page names it
     if timeline:
         data["timeline"] = [e.model_dump(mode="json") for e in incident.timeline]
         data["timeline_omitted"] = incident.timeline_omitted
@@ -77,4 +80,19 @@ def escalation_view(service_id: str, steps: list[EscalationStep]) -> dict[str, A
     return {
         "service_id": service_id,
         "steps": [{"after_seconds": s.after_seconds, "channel_ids": list(s.channel_ids)} for s in steps],
+    }
+
+
+def public_update_view(update: PublicUpdate) -> dict[str, Any]:
+    return update.model_dump(mode="json")
+
+
+def public_update_entry(update: PublicUpdate) -> dict[str, Any]:
+    """A public update as an entry of the incident's timeline (operators see who posted it)."""
+    phase = f" [{update.phase}]" if update.phase else ""
+    return {
+        "at": iso(update.at),
+        "kind": "public update",
+        "message": f"public update{phase}: {update.message}",
+        "by": f"person:{update.by}",
     }

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from alertbridge.models.alert import Action
 
 RecoveryPolicy = Literal["resolve", "monitor"]
+# Source kinds whose incidents do not affect the public status unless an operator says so: an
+# intrusion alert is not an outage (PRODUCT §5; issue 18).
+STATUS_SILENT_KINDS = frozenset({"threatstack"})
 
 
 class SourceSettings(BaseModel):
@@ -28,11 +31,24 @@ class SourceSettings(BaseModel):
 
 
 class Service(BaseModel):
+    """A service. What the public status page shows of it is the operator's choice: nothing until
+    ``public`` is set; then ``public_name`` (else ``name``), ``public_description``, in ``order``,
+    and its incidents' vendor titles only with ``show_titles``."""
+
     model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     name: str
     created_at: datetime
+    public: bool = False
+    public_name: str | None = None
+    public_description: str | None = None
+    order: int = 0
+    show_titles: bool = False
+
+    @property
+    def shown_name(self) -> str:
+        return self.public_name or self.name
 
 
 class Source(BaseModel):
@@ -47,6 +63,18 @@ class Source(BaseModel):
     token_hash: str  # sha256 of the token; the token itself is never stored
     created_at: datetime
     token_rotated_at: datetime | None = None
+    # Whether its incidents affect the public status; None: the kind's default (STATUS_SILENT_KINDS).
+    # A top-level attribute so that the status page reads it, and nothing else of the source.
+    affects_status: bool | None = None
+
+    @property
+    def counts_on_status(self) -> bool:
+        return counts_on_status(self.source, self.affects_status)
+
+
+def counts_on_status(kind: str, affects_status: bool | None) -> bool:
+    """Whether a source's incidents affect the public status: its setting, else its kind's default."""
+    return kind not in STATUS_SILENT_KINDS if affects_status is None else affects_status
 
 
 Outcome = Literal["accepted", "ignored", "rejected"]
@@ -82,3 +110,29 @@ class DeliveryRecord(BaseModel):
     published: bool = False
     test: bool = False
     replays: int = 0
+
+
+# --- the public status page ------------------------------------------------------------------------
+PublicPhase = Literal["investigating", "identified", "monitoring", "resolved"]
+HISTORY_HOURS_MAX = 720  # resolved incidents shown for at most 30 days
+
+
+class StatusPageSettings(BaseModel):
+    """The status page's own settings (``alertbridge status-page set``): one item."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    title: str = "System status"
+    logo_text: str | None = None
+    history_hours: int = Field(default=24, ge=0, le=HISTORY_HOURS_MAX)  # 0: no resolved history
+
+
+class PublicUpdate(BaseModel):
+    """What an operator told visitors about an incident (``alertbridge incidents update``)."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    message: str
+    at: datetime
+    phase: PublicPhase | None = None  # the phase it set, if any
+    by: str  # who posted it (operators see it; visitors never do)

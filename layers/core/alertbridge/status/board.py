@@ -8,23 +8,30 @@ A service's status is derived from its open incidents, never stored, so it canno
   "monitor" policy, a person has yet to confirm) counts as operational (PRODUCT §5), and test
   incidents never count.
 
-The :class:`Board` holds only what the public may see: service names, their status, their open
-incidents' title, severity, state and start time, and the incidents resolved recently (title and
-time). Never tokens, payloads, descriptions, dedup keys, tags, links or ids. Test incidents are
-left out. The HTML (:mod:`.html`) and the JSON (:func:`to_json`) are both rendered from it.
+The :class:`Board` is what the public may see, and only what the operator chose (issue 18): the
+services marked public, under their public name and description, in their order; their status from
+the incidents of the sources that affect it (Threat Stack's do not, by default); each such incident
+as "<public name>: investigating an issue" with its public phase (investigating, identified,
+monitoring, resolved) and the operators' public updates, newest first. Nothing a vendor controls
+(titles, dedup keys, hosts, ids) reaches it unless the service shows titles, and then only a real
+title, never the dedup key an untitled alert falls back to. An incident is named by an opaque
+public id (a hash of its id). Never tokens, payloads, descriptions, tags, links or internal ids.
+The HTML (:mod:`.html`) and the JSON (:func:`to_json`) are both rendered from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from alertbridge.decisions import key_id
 from alertbridge.models.alert import Severity
 from alertbridge.models.incident import IncidentSummary, Status
-from alertbridge.models.records import Service
+from alertbridge.models.records import PublicPhase, PublicUpdate, Service, StatusPageSettings
 from alertbridge.timestamps import iso
 
 DISRUPTIVE_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
@@ -91,34 +98,43 @@ def worst(statuses: Iterable[ServiceStatus]) -> ServiceStatus:
 # --- the board -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Snapshot:
-    """A service with its open incidents and the ones resolved recently, as read from the index."""
+    """A service with its open incidents and the ones resolved recently, as read from the index;
+    which of its sources affect its public status (by source id; an unknown one does not), and the
+    public updates of its incidents (by incident id, oldest first)."""
 
     service: Service
     open: list[IncidentSummary]
     resolved: list[IncidentSummary]
+    counted_sources: Mapping[str, bool] = field(default_factory=dict)
+    updates: Mapping[str, list[PublicUpdate]] = field(default_factory=dict)
+
+
+PHASES: tuple[PublicPhase, ...] = ("investigating", "identified", "monitoring", "resolved")
+HEADLINE: dict[PublicPhase, str] = {
+    "investigating": "investigating an issue",
+    "identified": "issue identified",
+    "monitoring": "monitoring the recovery",
+    "resolved": "issue resolved",
+}
 
 
 @dataclass(frozen=True)
-class OpenItem:
-    title: str
-    severity: Severity
-    status: Status
+class PublicIncident:
+    id: str  # opaque: see public_id
+    title: str  # "<public name>: investigating an issue", or the vendor title if the service shows titles
+    phase: PublicPhase
     started_at: datetime
-
-
-@dataclass(frozen=True)
-class ResolvedItem:
-    service: str
-    title: str
-    resolved_at: datetime
+    resolved_at: datetime | None
+    updates: tuple[PublicUpdate, ...]  # newest first
 
 
 @dataclass(frozen=True)
 class Row:
     name: str
+    description: str | None
     status: ServiceStatus
-    open: tuple[OpenItem, ...]
-    resolved: tuple[ResolvedItem, ...]
+    open: tuple[PublicIncident, ...]
+    resolved: tuple[PublicIncident, ...]
 
 
 @dataclass(frozen=True)
@@ -126,65 +142,123 @@ class Board:
     generated_at: datetime
     status: ServiceStatus
     services: tuple[Row, ...]
+    settings: StatusPageSettings = field(default_factory=StatusPageSettings)
 
     @property
-    def recently_resolved(self) -> list[ResolvedItem]:
-        items = [item for row in self.services for item in row.resolved]
-        return sorted(items, key=lambda i: i.resolved_at, reverse=True)
+    def recently_resolved(self) -> list[tuple[Row, PublicIncident]]:
+        items = [(row, item) for row in self.services for item in row.resolved]
+        return sorted(items, key=lambda pair: pair[1].resolved_at or self.generated_at, reverse=True)
 
     @property
     def affected(self) -> int:
         return sum(1 for row in self.services if row.status is not ServiceStatus.OPERATIONAL)
 
 
-def build_board(snapshots: Sequence[Snapshot], at: datetime) -> Board:
+def public_id(incident_id: str) -> str:
+    """The id visitors see: a one-way hash of the internal id (itself a hash of the service id and
+    the dedup key), so neither can be read back from the page."""
+    return "pi_" + hashlib.sha256(f"alertbridge-public\x00{incident_id}".encode()).hexdigest()[:16]
+
+
+def phase(incident: IncidentSummary, updates: Sequence[PublicUpdate]) -> PublicPhase:
+    """Resolved once the incident is; else the phase an operator set last (investigating when none),
+    moved on to monitoring when the source recovered into monitoring meanwhile."""
+    if not incident.is_open:
+        return "resolved"
+    said = next((u.phase for u in reversed(updates) if u.phase and u.phase != "resolved"), "investigating")
+    if incident.status is Status.MONITORING and PHASES.index(said) < PHASES.index("monitoring"):
+        return "monitoring"
+    return said
+
+
+def _title(service: Service, incident: IncidentSummary, shown: PublicPhase) -> str:
+    """The generic headline, or with ``show_titles`` the vendor's title when the alert had one (an
+    untitled alert's title is its dedup key: recognised by hashing it like the incident's key)."""
+    untitled = key_id(service.id, incident.title) == incident.id.rpartition("-")[0]
+    if service.show_titles and incident.title.strip() and not untitled:
+        return incident.title
+    return f"{service.shown_name}: {HEADLINE[shown]}"
+
+
+def _public(service: Service, incident: IncidentSummary, updates: Sequence[PublicUpdate]) -> PublicIncident:
+    shown = phase(incident, updates)
+    return PublicIncident(
+        id=public_id(incident.id),
+        title=_title(service, incident, shown),
+        phase=shown,
+        started_at=incident.opened_at,
+        resolved_at=incident.resolved_at,
+        updates=tuple(sorted(updates, key=lambda u: u.at, reverse=True)),
+    )
+
+
+def build_board(
+    snapshots: Sequence[Snapshot], at: datetime, settings: StatusPageSettings | None = None
+) -> Board:
+    """The public board: public services only, by (order, public name); their incidents from the
+    sources that affect their status, test ones left out; resolved ones of the history window."""
+    settings = settings or StatusPageSettings()
+    window = timedelta(hours=settings.history_hours)
     rows = []
-    for snap in snapshots:
-        shown = [i for i in snap.open if i.is_open and not i.test]
+    for snap in sorted(
+        (s for s in snapshots if s.service.public), key=lambda s: (s.service.order, s.service.shown_name)
+    ):
+        counted = [i for i in snap.open if snap.counted_sources.get(i.source_id, False)]
+        shown = [i for i in counted if i.is_open and not i.test]
         # What drives the status first (worst severity first), then the rest; oldest first.
         shown.sort(key=lambda i: (not affects_status(i), -i.severity.rank, i.opened_at))
         resolved = sorted(
-            (i for i in snap.resolved if not i.test and i.resolved_at is not None),
+            (
+                i
+                for i in snap.resolved
+                if snap.counted_sources.get(i.source_id, False)
+                and not i.test
+                and i.resolved_at is not None
+                and at - i.resolved_at <= window
+            ),
             key=lambda i: i.resolved_at or at,
             reverse=True,
         )[:MAX_RESOLVED_PER_SERVICE]
         rows.append(
             Row(
-                name=snap.service.name,
-                status=service_status(snap.open),
-                open=tuple(OpenItem(i.title, i.severity, i.status, i.opened_at) for i in shown),
-                resolved=tuple(
-                    ResolvedItem(snap.service.name, i.title, i.resolved_at)
-                    for i in resolved
-                    if i.resolved_at is not None
-                ),
+                name=snap.service.shown_name,
+                description=snap.service.public_description,
+                status=service_status(counted),
+                open=tuple(_public(snap.service, i, snap.updates.get(i.id, [])) for i in shown),
+                resolved=tuple(_public(snap.service, i, snap.updates.get(i.id, [])) for i in resolved),
             )
         )
-    return Board(generated_at=at, status=worst(r.status for r in rows), services=tuple(rows))
+    return Board(
+        generated_at=at, status=worst(r.status for r in rows), services=tuple(rows), settings=settings
+    )
+
+
+def _incident_json(item: PublicIncident) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "title": item.title,
+        "phase": item.phase,
+        "started_at": iso(item.started_at),
+        "resolved_at": iso(item.resolved_at) if item.resolved_at else None,
+        "updates": [{"message": u.message, "at": iso(u.at)} for u in item.updates],
+    }
 
 
 def to_json(board: Board) -> dict[str, Any]:
     """The board as the ``/status.json`` document (a dict, for ``json.dumps``)."""
     return {
+        "title": board.settings.title,
         "status": board.status.value,
         "summary": SUMMARY[board.status],
         "generated_at": iso(board.generated_at),
+        "history_hours": board.settings.history_hours,
         "services": [
             {
                 "name": row.name,
+                "description": row.description,
                 "status": row.status.value,
-                "open_incidents": [
-                    {
-                        "title": i.title,
-                        "severity": i.severity.value,
-                        "status": i.status.value,
-                        "started_at": iso(i.started_at),
-                    }
-                    for i in row.open
-                ],
-                "recently_resolved": [
-                    {"title": i.title, "resolved_at": iso(i.resolved_at)} for i in row.resolved
-                ],
+                "incidents": [_incident_json(i) for i in row.open],
+                "recently_resolved": [_incident_json(i) for i in row.resolved],
             }
             for row in board.services
         ],

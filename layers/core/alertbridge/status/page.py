@@ -23,6 +23,7 @@ from alertbridge.timestamps import now
 if TYPE_CHECKING:
     from alertbridge.store.incidents import IncidentStore
     from alertbridge.store.sources import SourceStore
+    from alertbridge.store.status_page import StatusPageStore
 
 CACHE_SECONDS = 5.0
 MAX_AGE = 30
@@ -54,6 +55,7 @@ class StatusPage:
         self,
         sources: SourceStore,
         incidents: IncidentStore,
+        page: StatusPageStore,
         *,
         cache_seconds: float = CACHE_SECONDS,
         workers: int = WORKERS,
@@ -61,6 +63,7 @@ class StatusPage:
     ) -> None:
         self._sources = sources
         self._incidents = incidents
+        self._page = page
         self._cache_seconds = cache_seconds
         self._workers = workers
         self._clock = clock
@@ -72,7 +75,10 @@ class StatusPage:
             if self._cached and self._cached[0] > self._clock():
                 return self._cached[1]
             at = now()
-            board = build_board(collect(self._sources, self._incidents, at, workers=self._workers), at)
+            settings, snapshots = collect(
+                self._sources, self._incidents, self._page, at, workers=self._workers
+            )
+            board = build_board(snapshots, at, settings)
             if self._cache_seconds > 0:
                 self._cached = (self._clock() + self._cache_seconds, board)
             return board

@@ -8,14 +8,18 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from alertbridge.models.records import Service, Source, SourceSettings
-from alertbridge.store.table import GSI1, GSI2, batch_get, from_item, query_keys, to_item
+from botocore.exceptions import ClientError
+
+from alertbridge.models.records import Service, Source, SourceSettings, counts_on_status
+from alertbridge.store.table import GSI1, GSI2, batch_get, from_item, query_keys, set_or_remove, to_item
 from alertbridge.timestamps import iso, now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 TOKEN_CACHE_SECONDS = 60.0
+# What the status page reads of a source item (template.yaml's StatusFunction allows these only).
+STATUS_ATTRIBUTES = ("PK", "SK", "id", "source", "affects_status")
 
 
 def new_token() -> str:
@@ -66,6 +70,26 @@ class SourceStore:
         if "Item" not in resp:
             raise NotFound(f"service {service_id} not found")
         return Service.model_validate(from_item(resp["Item"]))
+
+    def update_service(self, service_id: str, changes: dict[str, Any]) -> Service:
+        """Set some of a service's public settings (one UpdateItem: concurrent changes of other
+        fields are kept); a None value removes the attribute (back to its default)."""
+        if not changes:
+            return self.get_service(service_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": to_item({"PK": f"SVC#{service_id}", "SK": "SVC"}),
+            "ConditionExpression": "attribute_exists(PK)",
+            "ReturnValues": "ALL_NEW",
+            **set_or_remove(changes),
+        }
+        try:
+            resp = self._db.update_item(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise NotFound(f"service {service_id} not found") from None
+            raise
+        return Service.model_validate(from_item(resp["Attributes"]))
 
     def list_services(self) -> list[Service]:
         keys = query_keys(self._db, self._table, GSI1, "GSI1PK", "SVCS")
@@ -120,6 +144,22 @@ class SourceStore:
         record = current.model_copy(update={"settings": settings})
         self._put_if_unchanged(current, record)
         return record
+
+    def set_affects_status(self, source_id: str, affects: bool) -> Source:
+        current = self.get_source(source_id)
+        record = current.model_copy(update={"affects_status": affects})
+        self._put_if_unchanged(current, record)
+        return record
+
+    def status_sources(self, service_id: str) -> dict[str, bool]:
+        """Whether each of a service's sources affects the public status, read for the status page:
+        of a source item only its id, kind and setting (IAM lets that function read no more)."""
+        keys = query_keys(self._db, self._table, GSI1, "GSI1PK", f"SVC#{service_id}#SRC")
+        found = batch_get(self._db, self._table, keys, attributes=STATUS_ATTRIBUTES)
+        return {
+            item["id"]: counts_on_status(item["source"], item.get("affects_status"))
+            for item in map(from_item, found)
+        }
 
     def authenticate(self, token: str) -> Source | None:
         """The source a webhook token belongs to, or None. Cached briefly per warm Lambda."""

@@ -61,13 +61,40 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return value
 
 
-def batch_get(client: DynamoDBClient, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Items for keys, in the keys' order (missing ones left out); retries unprocessed keys."""
+def set_or_remove(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """UpdateItem arguments that set each attribute given, or remove it when its value is None
+    (back to the model's default). ``changes`` must not be empty."""
+    names = {f"#f{i}": name for i, name in enumerate(changes)}
+    sets = [f"{n} = :v{i}" for i, (n, name) in enumerate(names.items()) if changes[name] is not None]
+    removes = [n for n, name in names.items() if changes[name] is None]
+    clauses = ([f"SET {', '.join(sets)}"] if sets else []) + (
+        [f"REMOVE {', '.join(removes)}"] if removes else []
+    )
+    out: dict[str, Any] = {"UpdateExpression": " ".join(clauses), "ExpressionAttributeNames": names}
+    values = {f":v{i}": value for i, value in enumerate(changes.values()) if value is not None}
+    if values:
+        out["ExpressionAttributeValues"] = to_item(values)
+    return out
+
+
+def batch_get(
+    client: DynamoDBClient,
+    table: str,
+    keys: list[dict[str, Any]],
+    *,
+    attributes: tuple[str, ...] | None = None,
+) -> list[dict[str, Any]]:
+    """Items for keys, in the keys' order (missing ones left out); retries unprocessed keys.
+    ``attributes``: only these top-level attributes (they must include PK and SK)."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
+    request: dict[str, Any] = {"ConsistentRead": True}
+    if attributes:
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        request |= {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
     for start in range(0, len(keys), 100):
         pending: list[dict[str, Any]] = keys[start : start + 100]
         while pending:
-            resp = client.batch_get_item(RequestItems={table: {"Keys": pending, "ConsistentRead": True}})
+            resp = client.batch_get_item(RequestItems={table: {**request, "Keys": pending}})
             for item in resp.get("Responses", {}).get(table, []):
                 found[(item["PK"]["S"], item["SK"]["S"])] = dict(item)
             unprocessed: dict[str, Any] = dict(resp.get("UnprocessedKeys", {}))
