@@ -22,6 +22,8 @@ from alertbridge_tools.client import ApiError, Client
 CHANNEL_KINDS = ("email", "sms", "slack", "teams", "webhook", "pagerduty")
 CHANNEL_COLUMNS = ("id", "kind", "name", "url", "events", "min_severity", "rate_per_minute")
 STATUSES = ("open", "triggered", "acknowledged", "monitoring", "resolved", "all")
+PHASES = ("investigating", "identified", "monitoring", "resolved")
+SERVICE_COLUMNS = ("id", "name", "public", "public_name", "order", "show_titles")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +45,17 @@ def _parser() -> argparse.ArgumentParser:
     cmd(services, "create", "create a service").add_argument("name")
     cmd(services, "list", "list services")
     cmd(services, "show", "a service with its sources").add_argument("service_id")
+    sset = cmd(services, "set", "what the public status page shows of a service (nothing until --public)")
+    sset.add_argument("service_id")
+    sset.add_argument("--public", action=argparse.BooleanOptionalAction, help="list it on the status page")
+    sset.add_argument("--public-name", help="its name there (default: the service's name; '' clears)")
+    sset.add_argument("--public-description", help="a line under its name there ('' clears)")
+    sset.add_argument("--order", type=int, help="position on the page (lower first; then by name)")
+    sset.add_argument(
+        "--show-titles",
+        action=argparse.BooleanOptionalAction,
+        help="show its alerts' vendor titles to visitors (default: a generic line)",
+    )
 
     srcs = sub.add_parser("sources", help="alert sources").add_subparsers(dest="command", required=True)
     add = cmd(srcs, "add", "add an alert source to a service (prints its webhook URL and token once)")
@@ -56,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     _settings_args(change)
     change.add_argument("--clear-secret", action="store_true")
     change.add_argument("--clear-severity-filter", action="store_true")
+    change.add_argument(
+        "--affects-status",
+        action=argparse.BooleanOptionalAction,
+        help="whether its incidents change the public status (default: yes, Threat Stack: no)",
+    )
 
     inc = sub.add_parser("incidents", help="incidents").add_subparsers(dest="command", required=True)
     lst = cmd(inc, "list", "incidents, newest first")
@@ -74,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
             help="a note for the timeline (e.g. 'on call: bob'); who acted is your IAM principal",
         )
 
+    upd = cmd(inc, "update", "post a public update on the status page (newest shown first)")
+    upd.add_argument("incident_id")
+    upd.add_argument("--public", required=True, dest="message", metavar="MESSAGE", help="what visitors read")
+    upd.add_argument(
+        "--phase", choices=PHASES, help="the incident's public phase from now on (resolved also resolves it)"
+    )
+
     dlv = sub.add_parser("deliveries", help="raw webhook deliveries").add_subparsers(
         dest="command", required=True
     )
@@ -91,7 +116,17 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("delivery_ids", nargs="*")
     rp.add_argument("--unpublished", action="store_true", help="replay every unpublished delivery")
 
-    cmd(sub, "status", "every service's status (from its open incidents)")
+    cmd(sub, "status", "every service's status (from its open incidents) and what visitors see")
+    page = sub.add_parser("status-page", help="the public status page's settings").add_subparsers(
+        dest="command", required=True
+    )
+    cmd(page, "show", "the page's settings")
+    pset = cmd(page, "set", "change the page's settings")
+    pset.add_argument("--title", help="the page's title (default: System status)")
+    pset.add_argument("--logo-text", help="a short text above the title ('' clears)")
+    pset.add_argument(
+        "--history-hours", type=int, help="how long resolved incidents stay listed (default 24; 0 hides them)"
+    )
 
     chs = sub.add_parser("channels", help="notification channels").add_subparsers(
         dest="command", required=True
@@ -224,10 +259,17 @@ def run(args: argparse.Namespace, api: Client) -> int:
             lambda d: f"created service {d['name']}: {d['id']}",
         )
     elif group == "services" and command == "list":
-        emit(args, api.request("GET", "/api/services"), lambda d: table(d, ("id", "name", "created_at")))
+        emit(args, api.request("GET", "/api/services"), lambda d: table(d, (*SERVICE_COLUMNS, "created_at")))
     elif group == "services" and command == "show":
         data = api.request("GET", f"/api/services/{args.service_id}")
         emit(args, data, lambda d: f"{d['name']} ({d['id']})\n" + table(d["sources"], SOURCE_COLUMNS))
+    elif group == "services" and command == "set":
+        fields = ("public", "public_name", "public_description", "order", "show_titles")
+        body = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
+        if not body:
+            raise SystemExit("alertbridge: services set: nothing to change (see --help)")
+        data = api.request("PATCH", f"/api/services/{args.service_id}", body)
+        emit(args, data, lambda d: table([d], (*SERVICE_COLUMNS, "public_description")))
     elif group == "sources" and command == "add":
         body = {
             "source": args.source,
@@ -259,6 +301,7 @@ def run(args: argparse.Namespace, api: Client) -> int:
             "recovery_policy": args.recovery,
             "severity_filter": _severities(args.severity_filter),
             "clear_severity_filter": args.clear_severity_filter,
+            "affects_status": args.affects_status,
         }
         data = api.request(
             "PATCH", f"/api/sources/{args.source_id}", {k: v for k, v in body.items() if v is not None}
@@ -266,7 +309,9 @@ def run(args: argparse.Namespace, api: Client) -> int:
         emit(
             args,
             data,
-            lambda d: table([d], ("id", "source", "recovery_policy", "severity_filter", "has_secret")),
+            lambda d: table(
+                [d], ("id", "source", "recovery_policy", "severity_filter", "has_secret", "affects_status")
+            ),
         )
     elif group == "incidents" and command == "list":
         query = {
@@ -283,6 +328,10 @@ def run(args: argparse.Namespace, api: Client) -> int:
         action = "acknowledge" if command == "ack" else "resolve"
         note = {"note": args.note} if args.note else None
         emit(args, api.request("POST", f"/api/incidents/{args.incident_id}/{action}", note), show_incident)
+    elif group == "incidents" and command == "update":
+        body = {"message": args.message} | ({"phase": args.phase} if args.phase else {})
+        data = api.request("POST", f"/api/incidents/{args.incident_id}/updates", body)
+        emit(args, data, _public_updates_text)
     elif group == "deliveries" and command == "list":
         only = "rejected" if args.rejected else "unpublished" if args.unpublished else None
         query = {"only": only, "service": args.service, "source": args.source, "limit": str(args.limit)}
@@ -339,6 +388,13 @@ def run(args: argparse.Namespace, api: Client) -> int:
         return 0 if all(r["status"] == "replayed" for r in results) else 1
     elif group == "status":
         emit(args, api.request("GET", "/api/status"), status_table)
+    elif group == "status-page":
+        if command == "set":
+            given = {f: getattr(args, f) for f in ("title", "logo_text", "history_hours")}
+            data = api.request("PATCH", "/api/status-page", {k: v for k, v in given.items() if v is not None})
+        else:
+            data = api.request("GET", "/api/status-page")
+        emit(args, data, lambda d: "\n".join(f"{k:>13}: {_cell(v)}" for k, v in d.items()))
     elif group in ("channels", "escalation"):
         return _notifications(args, api)
     elif group == "test-alert":
@@ -431,8 +487,27 @@ SOURCE_COLUMNS = ("id", "source", "recovery_policy", "severity_filter", "last_de
 
 
 def status_table(services: list[dict[str, Any]]) -> str:
-    rows = [{"service": s["name"], "status": s["status"], "open": len(s["open_incidents"])} for s in services]
-    return table(rows, ("service", "status", "open"))
+    """Every service, its status, and what visitors see of it ("-" when it is not public)."""
+    rows = [
+        {
+            "service": s["name"],
+            "status": s["status"],
+            "open": len(s["open_incidents"]),
+            "public": s["public_name"] if s["public"] else None,
+            "public_status": s["public_status"] if s["public"] else None,
+        }
+        for s in services
+    ]
+    return table(rows, ("service", "status", "open", "public", "public_status"))
+
+
+def _public_updates_text(data: dict[str, Any]) -> str:
+    """An incident's public updates, newest first, as visitors read them."""
+    lines = [f"{data['id']} ({data['status']}), public id {data['public_id']}; public updates, newest first:"]
+    for u in sorted(data["public_updates"], key=lambda u: u["at"], reverse=True):
+        phase = f" [{u['phase']}]" if u.get("phase") else ""
+        lines.append(f"  {u['at']}{phase} {u['message']}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

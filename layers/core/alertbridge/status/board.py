@@ -165,7 +165,9 @@ def phase(incident: IncidentSummary, updates: Sequence[PublicUpdate]) -> PublicP
     moved on to monitoring when the source recovered into monitoring meanwhile."""
     if not incident.is_open:
         return "resolved"
-    said = next((u.phase for u in reversed(updates) if u.phase and u.phase != "resolved"), "investigating")
+    said: PublicPhase = next(
+        (u.phase for u in reversed(updates) if u.phase and u.phase != "resolved"), "investigating"
+    )
     if incident.status is Status.MONITORING and PHASES.index(said) < PHASES.index("monitoring"):
         return "monitoring"
     return said

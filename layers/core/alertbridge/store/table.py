@@ -94,7 +94,8 @@ def batch_get(
     for start in range(0, len(keys), 100):
         pending: list[dict[str, Any]] = keys[start : start + 100]
         while pending:
-            resp = client.batch_get_item(RequestItems={table: {**request, "Keys": pending}})
+            wanted: Any = {**request, "Keys": pending}
+            resp = client.batch_get_item(RequestItems={table: wanted})
             for item in resp.get("Responses", {}).get(table, []):
                 found[(item["PK"]["S"], item["SK"]["S"])] = dict(item)
             unprocessed: dict[str, Any] = dict(resp.get("UnprocessedKeys", {}))
