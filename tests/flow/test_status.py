@@ -15,8 +15,16 @@ import pytest
 from alertbridge import runtime
 from alertbridge.models.alert import Severity
 from alertbridge.models.incident import Incident, IncidentSummary, Status
-from alertbridge.models.records import Service, SourceSettings
-from alertbridge.status.board import ServiceStatus, Snapshot, build_board, service_status, to_json, worst
+from alertbridge.models.records import PublicUpdate, Service, SourceSettings, StatusPageSettings
+from alertbridge.status.board import (
+    ServiceStatus,
+    Snapshot,
+    build_board,
+    public_id,
+    service_status,
+    to_json,
+    worst,
+)
 from alertbridge.status.html import duration, render_html
 from alertbridge.status.page import StatusPage
 from alertbridge.status.reads import collect
@@ -128,13 +136,18 @@ def test_the_board_and_its_html_load_no_storage_code() -> None:
     assert not {m for m in loaded.split() if m.startswith(("boto3", "botocore", "alertbridge.store"))}
 
 
-def svc(name: str, n: int = 1) -> Service:
-    return Service(id=f"svc_{n}", name=name, created_at=NOW - timedelta(days=3))
+def svc(name: str, n: int = 1, **public: Any) -> Service:
+    """A public service (the board shows only those) unless told otherwise."""
+    return Service(id=f"svc_{n}", name=name, created_at=NOW - timedelta(days=3), **{"public": True, **public})
+
+
+COUNTED = {"src_1": True}  # make()'s source affects the status
 
 
 def test_board_shows_open_incidents_worst_first_and_hides_test_ones() -> None:
     snap = Snapshot(
-        svc("checkout"),
+        svc("checkout", show_titles=True),
+        counted_sources=COUNTED,
         open=[
             make(Severity.LOW, title="slow", opened=NOW - timedelta(hours=3), n=1),
             make(Severity.CRITICAL, Status.MONITORING, title="recovering", n=2),
@@ -149,18 +162,24 @@ def test_board_shows_open_incidents_worst_first_and_hides_test_ones() -> None:
     data = to_json(build_board([snap, Snapshot(svc("search", 2), [], [])], NOW))
     assert data["status"] == "disruption" and data["summary"] == "Major outage"
     checkout, search = data["services"]
-    assert [i["title"] for i in checkout["open_incidents"]] == ["errors", "slow", "recovering"]
-    assert checkout["open_incidents"][0] == {
+    assert [i["title"] for i in checkout["incidents"]] == ["errors", "slow", "recovering"]
+    assert [i["phase"] for i in checkout["incidents"]] == ["investigating", "investigating", "monitoring"]
+    assert checkout["incidents"][0] == {
+        "id": public_id("inc_00000000000000000003-1"),
         "title": "errors",
-        "severity": "high",
-        "status": "acknowledged",
+        "phase": "investigating",
         "started_at": "2026-11-23T11:55:00.000000Z",
+        "resolved_at": None,
+        "updates": [],
     }
-    assert checkout["recently_resolved"] == [{"title": "old", "resolved_at": "2026-11-23T12:00:00.000000Z"}]
+    assert [(i["title"], i["phase"], i["resolved_at"]) for i in checkout["recently_resolved"]] == [
+        ("old", "resolved", "2026-11-23T12:00:00.000000Z")
+    ]
     assert search == {
         "name": "search",
+        "description": None,
         "status": "operational",
-        "open_incidents": [],
+        "incidents": [],
         "recently_resolved": [],
     }
 
@@ -175,23 +194,26 @@ def test_board_shows_open_incidents_worst_first_and_hides_test_ones() -> None:
 )
 def test_banner_and_rows(severity: Severity | None, banner: str, label: str) -> None:
     incidents = [make(severity, opened=NOW - timedelta(hours=2, minutes=5))] if severity else []
-    page = render_html(build_board([Snapshot(svc("checkout"), incidents, [])], NOW))
+    page = render_html(build_board([Snapshot(svc("checkout"), incidents, [], COUNTED)], NOW))
     assert f'<p class="headline">{banner}</p>' in page
     assert f"<title>{banner} · System status</title>" in page
     assert f'<span class="dot"></span>{label}</span>' in page
     if severity:
-        assert "open for 2 h 5 min" in page
+        assert "checkout: investigating an issue" in page and "for 2 h 5 min" in page
         assert '<time datetime="2026-11-23T09:55:00.000000Z">23 Nov 2026, 09:55 UTC</time>' in page
 
 
 def test_every_vendor_and_operator_string_is_escaped() -> None:
     snap = Snapshot(
-        svc('shop"><b>x</b>'),
+        svc('shop"><b>x</b>', show_titles=True, public_description=XSS),
+        counted_sources=COUNTED,
+        updates={"inc_00000000000000000001-1": [PublicUpdate(message=XSS, at=NOW, by="op")]},
         open=[make(title=XSS)],
         resolved=[make(Severity.LOW, Status.RESOLVED, title=XSS + " done", resolved_at=NOW, n=2)],
     )
-    page = render_html(build_board([snap], NOW))
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+    settings = StatusPageSettings(title=XSS, logo_text=XSS)
+    page = render_html(build_board([snap], NOW, settings))
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;") == 7
     assert "<script" not in page and "<img" not in page and "<b>" not in page
     assert "shop&quot;&gt;&lt;b&gt;x&lt;/b&gt;" in page
 
@@ -203,13 +225,14 @@ def test_an_empty_page() -> None:
 
 
 class _Stores:
-    """Stand-ins for SourceStore and IncidentStore, counting reads."""
+    """Stand-ins for SourceStore, IncidentStore and StatusPageStore, counting reads."""
 
     def __init__(self, resolved: list[Incident] | None = None, fail: bool = False) -> None:
         self.reads = 0
         self.resolved = resolved or []
         self.fail = fail
         self.asked: dict[str, Any] = {}
+        self.page = StatusPageSettings()
 
     def list_services(self) -> list[Service]:
         self.reads += 1
@@ -221,6 +244,16 @@ class _Stores:
         self.asked = {"closed_since": closed_since}
         return [IncidentSummary.model_validate(i.model_dump()) for i in [make(), *self.resolved]]
 
+    def settings(self) -> StatusPageSettings:
+        return self.page
+
+    def status_sources(self, service_id: str) -> dict[str, bool]:
+        return COUNTED
+
+    def updates(self, incident_ids: list[str]) -> dict[str, list[PublicUpdate]]:
+        self.asked["updates"] = incident_ids
+        return {}
+
 
 def test_recently_resolved_means_the_last_24_hours() -> None:
     stores = _Stores(
@@ -231,16 +264,24 @@ def test_recently_resolved_means_the_last_24_hours() -> None:
             ),
         ]
     )
-    [snap] = collect(stores, stores, NOW)  # type: ignore[arg-type]
+    _, [snap] = collect(stores, stores, stores, NOW)  # type: ignore[arg-type]
     assert [i.title for i in snap.resolved] == ["an hour ago"]
     assert len(snap.open) == 1
     assert stores.asked["closed_since"] == "2026-11-16T12:00:00.000000Z"  # opened in the last week
+    assert len(stores.asked["updates"]) == 2  # the public updates of what it shows, in one read
+
+    stores.page = StatusPageSettings(history_hours=26)
+    _, [snap] = collect(stores, stores, stores, NOW)  # type: ignore[arg-type]
+    assert [i.title for i in snap.resolved] == ["an hour ago", "yesterday"]
+    stores.page = StatusPageSettings(history_hours=400)  # longer than a week: looked for further back
+    collect(stores, stores, stores, NOW)  # type: ignore[arg-type]
+    assert stores.asked["closed_since"] == "2026-11-06T20:00:00.000000Z"
 
 
 def test_the_board_is_cached_briefly_and_storage_errors_are_a_503() -> None:
     clock = [100.0]
     stores = _Stores()
-    page = StatusPage(stores, stores, cache_seconds=5, clock=lambda: clock[0])  # type: ignore[arg-type]
+    page = StatusPage(stores, stores, stores, cache_seconds=5, clock=lambda: clock[0])  # type: ignore[arg-type]
     event = {"resource": "/status.json"}
     assert page.handle(event)["statusCode"] == 200
     assert page.handle({"resource": "/status"})["statusCode"] == 200
@@ -251,7 +292,7 @@ def test_the_board_is_cached_briefly_and_storage_errors_are_a_503() -> None:
     assert page.handle({"resource": "/elsewhere"})["statusCode"] == 404
 
     broken = _Stores(fail=True)
-    answer = StatusPage(broken, broken, cache_seconds=0).handle(event)  # type: ignore[arg-type]
+    answer = StatusPage(broken, broken, broken, cache_seconds=0).handle(event)  # type: ignore[arg-type]
     assert answer["statusCode"] == 503 and answer["headers"]["Cache-Control"] == "no-store"
 
 
@@ -294,10 +335,34 @@ def public(stack: Harness) -> dict[str, Any]:
     return data
 
 
+def make_public(stack: Harness, service_id: str, **settings: Any) -> dict[str, Any]:
+    answer = stack.call("PATCH", f"/api/services/{service_id}", {"public": True, **settings})
+    assert answer.status == 200, answer.body
+    body: dict[str, Any] = answer.body
+    return body
+
+
+def test_a_fresh_install_shows_no_service(stack: Harness, service_id: str) -> None:
+    _, token = stack.add_source(service_id, "kapacitor")
+    assert stack.post("kapacitor", token, kapacitor("CRITICAL")).status == 202
+    stack.pump()
+    data = public(stack)
+    assert (data["status"], data["services"]) == ("operational", [])
+    page = get(stack, "/status")[2]
+    assert "checkout" not in page and "Checkout is failing" not in page and "No services yet." in page
+
+
 def test_status_page_through_the_handler(stack: Harness, service_id: str) -> None:
     _, token = stack.add_source(service_id, "kapacitor")
+    make_public(stack, service_id, public_name="Checkout", public_description="Paying for orders")
     assert public(stack)["services"] == [
-        {"name": "checkout", "status": "operational", "open_incidents": [], "recently_resolved": []}
+        {
+            "name": "Checkout",
+            "description": "Paying for orders",
+            "status": "operational",
+            "incidents": [],
+            "recently_resolved": [],
+        }
     ]
     assert stack.post("kapacitor", token, kapacitor("CRITICAL")).status == 202
     stack.pump()
@@ -305,18 +370,21 @@ def test_status_page_through_the_handler(stack: Harness, service_id: str) -> Non
     assert (data["status"], data["summary"]) == ("disruption", "Major outage")
     [row] = data["services"]
     assert row["status"] == "disruption"
-    assert [(i["title"], i["severity"], i["status"]) for i in row["open_incidents"]] == [
-        ("Checkout is failing", "critical", "triggered")
+    assert [(i["title"], i["phase"]) for i in row["incidents"]] == [
+        ("Checkout: investigating an issue", "investigating")
     ]
     status, _, page = get(stack, "/status")
     assert status == 200 and "Major outage" in page and 'data-status="disruption"' in page
-    assert "Checkout is failing" in page and "open for less than a minute" in page
+    assert "Checkout: investigating an issue" in page and "for less than a minute" in page
+    assert "Checkout is failing" not in page
 
     assert stack.post("kapacitor", token, kapacitor("OK", "Checkout is fine")).status == 202
     stack.pump()
     [row] = public(stack)["services"]
-    assert row["status"] == "operational" and row["open_incidents"] == []
-    assert [i["title"] for i in row["recently_resolved"]] == ["Checkout is failing"]
+    assert row["status"] == "operational" and row["incidents"] == []
+    assert [(i["title"], i["phase"]) for i in row["recently_resolved"]] == [
+        ("Checkout: issue resolved", "resolved")
+    ]
     assert "No incidents were resolved" not in get(stack, "/status")[2]
 
 
@@ -332,26 +400,33 @@ def test_public_caching_headers(stack: Harness, service_id: str) -> None:
     assert headers["Content-Type"] == "application/json; charset=utf-8"
 
 
-def test_nothing_private_leaks_into_either_output(stack: Harness, service_id: str) -> None:
+@pytest.mark.parametrize("show_titles", [False, True])
+def test_nothing_private_leaks_into_either_output(stack: Harness, service_id: str, show_titles: bool) -> None:
+    make_public(stack, service_id, show_titles=show_titles)
     source, token = stack.add_source(service_id, "kapacitor")
     answer = stack.post("kapacitor", token, kapacitor("CRITICAL"))
     stack.pump()
     stack.post("kapacitor", token, kapacitor("CRITICAL", key="second"))
     stack.post("kapacitor", token, kapacitor("OK", key="second"))
+    stack.post("kapacitor", token, kapacitor("WARNING", message="", key="db-7.internal/untitled"))
     stack.pump()
-    [incident] = runtime.incident_store().list_open(service_id)
+    incidents = runtime.incident_store().list_open(service_id)
+    assert any(i.title == "db-7.internal/untitled" for i in incidents)  # the key, as operators see it
     for path in ("/status", "/status.json"):
         _, _, body = get(stack, path)
-        assert "Checkout is failing" in body
+        assert ("Checkout is failing" in body) is show_titles
+        assert "checkout: investigating an issue" in body  # the untitled one, even with titles shown
         for secret in (
             token,
             source.token_hash,
             DEDUP_KEY,
             "web-7f3a",
+            "db-7.internal",
             DETAILS,
             "10.0.4.17",
             "usage_idle",
-            incident.id,
+            *(i.id for i in incidents),
+            *(i.id.partition("-")[0] for i in incidents),
             service_id,
             source.id,
             answer.body["delivery_id"],
@@ -361,6 +436,7 @@ def test_nothing_private_leaks_into_either_output(stack: Harness, service_id: st
 
 
 def test_vendor_strings_are_escaped_through_the_handler(stack: Harness, service_id: str) -> None:
+    make_public(stack, service_id, show_titles=True)
     _, token = stack.add_source(service_id, "kapacitor")
     stack.post("kapacitor", token, kapacitor("WARNING", XSS))
     stack.pump()
@@ -368,30 +444,33 @@ def test_vendor_strings_are_escaped_through_the_handler(stack: Harness, service_
     assert "Partial outage" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in page
     assert "<script" not in page and "<img" not in page
-    assert public(stack)["services"][0]["open_incidents"][0]["title"] == XSS  # JSON: the text itself
+    assert public(stack)["services"][0]["incidents"][0]["title"] == XSS  # JSON: the text itself
 
 
 def test_monitoring_acknowledged_and_test_alerts(stack: Harness, service_id: str) -> None:
+    make_public(stack, service_id)
     source, token = stack.add_source(service_id, "kapacitor", SourceSettings(recovery_policy="monitor"))
     stack.post("kapacitor", token, kapacitor("CRITICAL"))
     stack.pump()
     [incident] = runtime.incident_store().list_open(service_id)
     assert stack.call("POST", f"/api/incidents/{incident.id}/acknowledge", {"by": "alice"}).status == 200
-    assert public(stack)["status"] == "disruption"  # acknowledged still counts
+    data = public(stack)
+    assert data["status"] == "disruption"  # acknowledged still counts
+    assert [i["phase"] for i in data["services"][0]["incidents"]] == ["investigating"]
 
     stack.post("kapacitor", token, kapacitor("OK"))
     stack.pump()
     data = public(stack)
     assert data["status"] == "operational"  # monitoring: back to operational until a person confirms
-    assert [i["status"] for i in data["services"][0]["open_incidents"]] == ["monitoring"]
-    assert "recovered, monitoring" in get(stack, "/status")[2]
+    assert [i["phase"] for i in data["services"][0]["incidents"]] == ["monitoring"]
+    assert "Monitoring</span>" in get(stack, "/status")[2]
 
     assert stack.call("POST", f"/api/sources/{source.id}/test-alert").status == 202
     stack.pump()
     assert any(i.test for i in runtime.incident_store().list_open(service_id))
     data = public(stack)
     assert data["status"] == "operational"
-    assert [i["status"] for i in data["services"][0]["open_incidents"]] == ["monitoring"]  # no test one
+    assert [i["phase"] for i in data["services"][0]["incidents"]] == ["monitoring"]  # no test one
 
 
 # --- management API and CLI ------------------------------------------------------------------------
@@ -410,6 +489,13 @@ def test_management_api_status(stack: Harness, service_id: str) -> None:
         "service_id": other,
         "name": "search",
         "status": "operational",
+        "public": False,
+        "public_name": "search",
+        "public_description": None,
+        "order": 0,
+        "show_titles": False,
+        "public_status": "operational",
+        "sources_affecting_status": {},
         "open_incidents": [],
     }
     assert stack.call("GET", f"/api/services/{service_id}").body["status"] == "degraded"
@@ -441,10 +527,10 @@ def test_cli_status(stack: Harness, service_id: str) -> None:
         return out.getvalue()
 
     lines = run().splitlines()
-    assert lines[0].split() == ["SERVICE", "STATUS", "OPEN"]
+    assert lines[0].split() == ["SERVICE", "STATUS", "OPEN", "PUBLIC", "PUBLIC_STATUS"]
     assert sorted(line.split() for line in lines[1:]) == [
-        ["checkout", "disruption", "1"],
-        ["search", "operational", "0"],
+        ["checkout", "disruption", "1", "-", "-"],
+        ["search", "operational", "0", "-", "-"],
     ]
     data = json.loads(run("--json"))
     assert {s["name"]: s["status"] for s in data} == {"checkout": "disruption", "search": "operational"}
