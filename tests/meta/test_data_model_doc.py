@@ -58,7 +58,9 @@ def test_every_item_written_matches_its_row_in_the_data_model_doc(stack: Harness
     again = {**sample_json("kapacitor-critical.json"), "time": "2030-01-01T00:00:00Z"}
     assert stack.post("kapacitor", token, json.dumps(again).encode()).status == 202
     stack.pump()
-    assert runtime.incident_store().list_open(service_id)  # a second episode, open
+    [reopened] = runtime.incident_store().list_open(service_id)  # a second episode, open
+    assert stack.call("POST", f"/api/incidents/{reopened.id}/updates", {"message": "On it."}).status == 201
+    assert stack.call("PATCH", "/api/status-page", {"title": "Acme status"}).status == 200
     items = boto3.client("dynamodb").scan(TableName=stack.stack.environment()["TABLE_NAME"])["Items"]
     assert len(items) >= 5
     for item in items:
