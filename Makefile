@@ -15,7 +15,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 PORT ?= 3000
 
-.PHONY: setup local demo test lint template security audit bench schema events vendor-docs clean
+.PHONY: setup local demo test lint template security audit bench schema events vendor-docs screenshots clean
 
 setup: $(VENV)/.synced
 $(VENV)/.synced: uv.lock pyproject.toml
@@ -67,6 +67,9 @@ bench: setup  ## benchmarks with their floors: table + bench/results.json (run `
 
 schema: setup  ## regenerate schema/*.json (the bus contracts) after a deliberate contract change
 	$(VENV)/bin/python -m alertbridge_tools.schema
+
+screenshots: setup  ## docs/status-page-{desktop,phone}.png: the public page in Debian's chromium
+	$(VENV)/bin/python -m alertbridge_tools.screenshots
 
 clean:
 	rm -rf .aws-sam $(VENV) tooling/sam/.venv .pytest_cache .mypy_cache .ruff_cache
