@@ -232,7 +232,7 @@ def test_public_updates_newest_first_and_every_phase(stack: Harness, service_id:
         "resolved",
     ]
     assert all(u["by"] == "operator" for u in shown_to_operators["public_updates"])
-    assert "public update [resolved]: All good now." in run_cli(stack, "incidents", "show", incident_id)
+    assert "[resolved] All good now." in run_cli(stack, "incidents", "show", incident_id)
 
     # A note after resolution is kept too (a resolved incident is not resolved again).
     late = stack.call(

@@ -89,10 +89,10 @@ def public_update_view(update: PublicUpdate) -> dict[str, Any]:
 
 def public_update_entry(update: PublicUpdate) -> dict[str, Any]:
     """A public update as an entry of the incident's timeline (operators see who posted it)."""
-    phase = f" [{update.phase}]" if update.phase else ""
+    phase = f"[{update.phase}] " if update.phase else ""
     return {
         "at": iso(update.at),
         "kind": "public update",
-        "message": f"public update{phase}: {update.message}",
+        "message": f"{phase}{update.message}",
         "by": f"person:{update.by}",
     }
