@@ -20,6 +20,7 @@ from alertbridge.status.board import (
     ServiceStatus,
     Snapshot,
     build_board,
+    phase,
     public_id,
     service_status,
     to_json,
@@ -28,6 +29,7 @@ from alertbridge.status.board import (
 from alertbridge.status.html import duration, render_html
 from alertbridge.status.page import StatusPage
 from alertbridge.status.reads import collect
+from alertbridge.store.sources import STATUS_ATTRIBUTES
 from alertbridge_tools import cli
 from alertbridge_tools.apigw import proxy_event
 from alertbridge_tools.harness import Harness
@@ -216,6 +218,39 @@ def test_every_vendor_and_operator_string_is_escaped() -> None:
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;") == 7
     assert "<script" not in page and "<img" not in page and "<b>" not in page
     assert "shop&quot;&gt;&lt;b&gt;x&lt;/b&gt;" in page
+
+
+@pytest.mark.parametrize(
+    ("status", "said", "expected"),
+    [
+        (Status.TRIGGERED, [], "investigating"),
+        (Status.ACKNOWLEDGED, ["identified"], "identified"),
+        (Status.TRIGGERED, ["identified", "monitoring"], "monitoring"),
+        (Status.TRIGGERED, ["monitoring", "identified"], "identified"),  # the last one said
+        (Status.MONITORING, [], "monitoring"),  # the source recovered
+        (Status.MONITORING, ["identified"], "monitoring"),
+        (Status.TRIGGERED, ["resolved"], "investigating"),  # only a resolved incident reads Resolved
+        (Status.RESOLVED, [], "resolved"),
+        (Status.RESOLVED, ["identified"], "resolved"),
+    ],
+)
+def test_the_public_phase(status: Status, said: list[str], expected: str) -> None:
+    updates = [
+        PublicUpdate(message=p, at=NOW + timedelta(minutes=n), phase=p, by="op")  # type: ignore[arg-type]
+        for n, p in enumerate(said)
+    ]
+    summary = IncidentSummary.model_validate(make(status=status).model_dump())
+    assert phase(summary, updates) == expected
+
+
+def test_a_private_service_and_an_uncounted_source_show_nothing() -> None:
+    private = Snapshot(svc("secret-backoffice", 1, public=False), [make(title="db down")], [], COUNTED)
+    muted = Snapshot(svc("api", 2), [make(title="Suspicious Process Started", n=2)], [], {"src_1": False})
+    board = build_board([private, muted], NOW)
+    assert [r.name for r in board.services] == ["api"]
+    assert board.status is ServiceStatus.OPERATIONAL and board.services[0].open == ()
+    page = render_html(board) + json.dumps(to_json(board))
+    assert "secret-backoffice" not in page and "db down" not in page and "Suspicious" not in page
 
 
 def test_an_empty_page() -> None:
@@ -549,6 +584,15 @@ def test_status_function_is_public_read_only_and_least_privilege() -> None:
         for a in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
     }
     assert actions == {"dynamodb:Query", "dynamodb:BatchGetItem"}
+    # Of a source item it may read exactly what SourceStore.status_sources asks for, and must name it.
+    [sources] = [
+        st for p in fn["Policies"] for st in p["Statement"] if "SRC#*" in str(st.get("Condition", {}))
+    ]
+    condition = sources["Condition"]
+    assert condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["SRC#*"]
+    assert tuple(condition["ForAllValues:StringEquals"]["dynamodb:Attributes"]) == STATUS_ATTRIBUTES
+    assert condition["Null"]["dynamodb:Attributes"] == "false"
+    assert not {"token_hash", "settings"} & set(STATUS_ATTRIBUTES)
 
 
 def test_the_benchmark_script_runs() -> None:

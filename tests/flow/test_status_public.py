@@ -380,3 +380,31 @@ def test_a_public_phase_never_resolves(stack: Harness, service_id: str, phase: s
     incident_id = open_incident(stack, service_id)
     answer = stack.call("POST", f"/api/incidents/{incident_id}/updates", {"message": "x", "phase": phase})
     assert answer.status == 201 and answer.body["status"] == "triggered"
+
+
+def test_concurrent_changes_of_a_services_public_settings_are_all_kept(
+    stack: Harness, service_id: str
+) -> None:
+    """Each change is one UpdateItem of the fields it names: two operators never undo each other."""
+    changes = [{"public": True}, {"public_name": "Checkout"}, {"order": 3}, {"show_titles": True},
+               {"public_description": "Paying for orders"}]  # fmt: skip
+    barrier = threading.Barrier(len(changes))
+
+    def change(fields: dict[str, Any]) -> None:
+        barrier.wait()
+        runtime.source_store().update_service(service_id, fields)
+
+    threads = [threading.Thread(target=change, args=(c,)) for c in changes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    service = runtime.source_store().get_service(service_id)
+    assert (service.public, service.public_name, service.order, service.show_titles) == (
+        True,
+        "Checkout",
+        3,
+        True,
+    )
+    assert service.public_description == "Paying for orders"
+    assert service.name == "checkout"  # untouched
