@@ -408,3 +408,36 @@ def test_concurrent_changes_of_a_services_public_settings_are_all_kept(
     )
     assert service.public_description == "Paying for orders"
     assert service.name == "checkout"  # untouched
+
+
+def test_phase_resolved_when_the_incident_was_resolved_meanwhile(stack: Harness, service_id: str) -> None:
+    """A person's resolve racing the source's recovery: the update is posted, nothing is refused."""
+    from alertbridge import operations
+
+    incident_id = open_incident(stack, service_id)
+    store = runtime.incident_store()
+    stale = store.get(incident_id)
+    assert stack.call("POST", f"/api/incidents/{incident_id}/resolve").status == 200
+
+    class Stale:
+        """The incident store, whose first read of the incident predates the resolve."""
+
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def get(self, wanted: str) -> Any:
+            self.reads += 1
+            return stale if self.reads == 1 else store.get(wanted)
+
+        def save(self, decision: Any) -> Any:
+            return store.save(decision)
+
+    incident, updates = operations.post_public_update(
+        Stale(),  # type: ignore[arg-type]
+        runtime.status_page_store(),
+        incident_id,
+        "Resolved.",
+        "resolved",
+        principal=None,
+    )
+    assert incident.status == "resolved" and [u.message for u in updates] == ["Resolved."]

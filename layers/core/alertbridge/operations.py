@@ -220,7 +220,12 @@ def post_public_update(
     who = principal or UNAUTHENTICATED
     incident = incidents.get(incident_id)
     if phase == "resolved" and incident.is_open:
-        incident = act(incidents, incident_id, "resolve", principal=principal, note=message)
+        try:
+            incident = act(incidents, incident_id, "resolve", principal=principal, note=message)
+        except Refused:  # resolved meanwhile (by its source, or another person): post it all the same
+            incident = incidents.get(incident_id)
+            if incident.is_open:
+                raise
     try:
         updates = page.add_update(incident_id, PublicUpdate(message=message, at=now(), phase=phase, by=who))
     except TooManyUpdates as exc:
