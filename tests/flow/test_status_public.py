@@ -121,6 +121,8 @@ def test_a_threat_stack_alert_never_changes_the_public_banner_by_default(
     assert all(i["affects_status"] is False for i in state["open_incidents"])
     table = run_cli(stack, "status")
     assert "checkout" in table and "operational" in table
+    listed = run_cli(stack, "sources", "list", service_id).splitlines()
+    assert "AFFECTS_STATUS" in listed[0].split() and listed[1].split()[4] == "False"
 
     # An operator can let it count, and back.
     out = json.loads(run_cli(stack, "sources", "set", source.id, "--affects-status", "--json"))

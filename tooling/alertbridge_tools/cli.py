@@ -12,8 +12,9 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, get_args
 
+from alertbridge.models.records import PublicPhase
 from alertbridge.text import cut
 from alertbridge.vendors import SOURCES
 
@@ -22,7 +23,7 @@ from alertbridge_tools.client import ApiError, Client
 CHANNEL_KINDS = ("email", "sms", "slack", "teams", "webhook", "pagerduty")
 CHANNEL_COLUMNS = ("id", "kind", "name", "url", "events", "min_severity", "rate_per_minute")
 STATUSES = ("open", "triggered", "acknowledged", "monitoring", "resolved", "all")
-PHASES = ("investigating", "identified", "monitoring", "resolved")
+PHASES = get_args(PublicPhase)
 SERVICE_COLUMNS = ("id", "name", "public", "public_name", "order", "show_titles")
 
 
@@ -483,7 +484,15 @@ def _escalation_text(data: dict[str, Any]) -> str:
     return table(rows, ("after_seconds", "channels"))
 
 
-SOURCE_COLUMNS = ("id", "source", "recovery_policy", "severity_filter", "last_delivery_at", "active")
+SOURCE_COLUMNS = (
+    "id",
+    "source",
+    "recovery_policy",
+    "severity_filter",
+    "affects_status",
+    "last_delivery_at",
+    "active",
+)
 
 
 def status_table(services: list[dict[str, Any]]) -> str:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 from alertbridge.decisions import key_id
 from alertbridge.models.alert import Severity
@@ -109,7 +109,7 @@ class Snapshot:
     updates: Mapping[str, list[PublicUpdate]] = field(default_factory=dict)
 
 
-PHASES: tuple[PublicPhase, ...] = ("investigating", "identified", "monitoring", "resolved")
+PHASES: tuple[PublicPhase, ...] = get_args(PublicPhase)  # in the order an incident goes through them
 HEADLINE: dict[PublicPhase, str] = {
     "investigating": "investigating an issue",
     "identified": "issue identified",
