@@ -76,6 +76,14 @@ class LocalStack:
             os.environ[name] = value
         os.environ.pop("AWS_PROFILE", None)
         os.environ.pop("AWS_SESSION_TOKEN", None)
+        # The functions' and pollers' AWS calls reach the emulator in process (botocore still
+        # serializes, signs and parses them): no socket, no server thread per call.
+        import boto3  # noqa: PLC0415
+
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        self._events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+        self._events.register("before-send", self.emulator.send, unique_id=self.emulator.url)
         from alertbridge_tools.harness import Harness  # noqa: PLC0415  (after the environment is set)
 
         self.harness = Harness.create(endpoint_url=self.emulator.url, parameters=LOCAL_PARAMETERS)
@@ -141,6 +149,7 @@ class LocalStack:
         deadline = time.monotonic() + 5  # one budget for every loop: a stop never takes 5 s per thread
         for thread in [*self._pollers, self._scheduler]:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._events.unregister("before-send", unique_id=self.emulator.url)
         self.emulator.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
 

@@ -21,8 +21,10 @@ The replacements below give the same results: one walk with one clock read for t
 retention period read from the queue itself, one walk to delete, a string's cast value answered
 first and each item's sort key computed once, parsed jsonpath expressions reused (they are
 immutable), a base-table Query walking only its own partition (moto's query is otherwise left
-as it is: Queries on an index still walk the table, only cheaper). Each
-emulated call stays one atomic call (the emulator's lock is untouched). They are applied only to
+as it is: Queries on an index still walk the table, only cheaper). And:
+- the emulator's dispatcher, for every request, lists moto's package directory (a ``listdir``
+  and ~200 ``stat`` calls) to see whether the host names a backend; the list is read once here.
+Each emulated call stays one atomic call (the emulator's locks are untouched). They are applied only to
 the moto version they were written against.
 """
 
@@ -37,6 +39,7 @@ from importlib.metadata import version
 from typing import Any
 
 import jsonpath_ng.ext
+from moto import backends as moto_backends
 from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
@@ -198,6 +201,7 @@ def apply() -> bool:
     if version("moto") != MOTO_VERSION:
         return False
     parse = jsonpath_ng.ext.parse  # type: ignore[attr-defined]
+    modules = tuple(moto_backends.list_of_moto_modules())
     queue: Any = sqs.Queue
     backend: Any = sqs.SQSBackend
     ORIGINALS.update(
@@ -213,6 +217,7 @@ def apply() -> bool:
             "DynamoType.cast_value": DynamoType.cast_value,
             "Table.all_items": Table.all_items,
             "Table.query": Table.query,
+            "backends.list_of_moto_modules": moto_backends.list_of_moto_modules,
         }
     )
     queue.attributes = property(_attributes)
@@ -223,5 +228,6 @@ def apply() -> bool:
     DynamoType.cast_value = property(_cast_value)  # type: ignore[assignment,method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
     Table.query = _query  # type: ignore[method-assign]
+    moto_backends.list_of_moto_modules = lambda: modules
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(parse)  # type: ignore[attr-defined]
     return True
