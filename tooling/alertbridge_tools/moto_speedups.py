@@ -22,6 +22,11 @@ retention period read from the queue itself, one walk to delete, a string's cast
 first and each item's sort key computed once, parsed jsonpath expressions reused (they are
 immutable), a base-table Query walking only its own partition (moto's query is otherwise left
 as it is: Queries on an index still walk the table, only cheaper). And:
+- moto's response serializer works out, for every field of every response it writes, which
+  attribute names the field may have on the object serialized (six alias providers, each built
+  anew, and a ``xform_name`` per candidate): a third of the local stack's CPU under load. The
+  names depend only on the field's shape, its parent shape, the object's class (and its ``Meta``)
+  and the field's key, so they are worked out once per combination;
 - the emulator's dispatcher, for every request, lists moto's package directory (a ``listdir``
   and ~200 ``stat`` calls) to see whether the host names a backend; the list is read once here.
 Each emulated call stays one atomic call (the emulator's locks are untouched). They are applied only to
@@ -40,6 +45,7 @@ from typing import Any
 
 import jsonpath_ng.ext
 from moto import backends as moto_backends
+from moto.core import serialize
 from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
@@ -194,6 +200,28 @@ def _query(self: Any, *args: Any, **kwargs: Any) -> Any:
         _partition.key = None
 
 
+_POSSIBLE_KEYS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_KEPT: list[Any] = []  # what the ids in _POSSIBLE_KEYS name, kept alive so no id is reused
+_MAX_POSSIBLE_KEYS = 100_000  # shapes are a service model's (a few thousand); a bound all the same
+
+
+def _possible_keys(self: Any, context: Any) -> Any:
+    """moto's XFormedAttributePicker.get_possible_keys, each answer worked out once (see the module)."""
+    shape = context.shape
+    parent = getattr(shape, "parent", None)
+    meta = getattr(context.obj, "Meta", None)
+    key = (type(self), tuple(self.alias_providers), id(shape), id(parent), type(context.obj), id(meta), context.key)
+    found = _POSSIBLE_KEYS.get(key)
+    if found is None:
+        found = tuple(ORIGINALS["XFormedAttributePicker.get_possible_keys"](self, context))
+        if len(_POSSIBLE_KEYS) >= _MAX_POSSIBLE_KEYS:
+            _POSSIBLE_KEYS.clear()
+            _KEPT.clear()
+        _KEPT.append((shape, parent, meta))
+        _POSSIBLE_KEYS[key] = found
+    return iter(found)
+
+
 def apply() -> bool:
     """Patch moto (once per process); False when the installed moto is not the one these fit."""
     if ORIGINALS:
@@ -202,6 +230,7 @@ def apply() -> bool:
         return False
     parse = jsonpath_ng.ext.parse  # type: ignore[attr-defined]
     modules = tuple(moto_backends.list_of_moto_modules())
+    picker: Any = serialize.XFormedAttributePicker
     queue: Any = sqs.Queue
     backend: Any = sqs.SQSBackend
     ORIGINALS.update(
@@ -218,6 +247,7 @@ def apply() -> bool:
             "Table.all_items": Table.all_items,
             "Table.query": Table.query,
             "backends.list_of_moto_modules": moto_backends.list_of_moto_modules,
+            "XFormedAttributePicker.get_possible_keys": picker.get_possible_keys,
         }
     )
     queue.attributes = property(_attributes)
@@ -229,5 +259,6 @@ def apply() -> bool:
     Table.all_items = _all_items  # type: ignore[method-assign]
     Table.query = _query  # type: ignore[method-assign]
     moto_backends.list_of_moto_modules = lambda: modules
+    picker.get_possible_keys = _possible_keys
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(parse)  # type: ignore[attr-defined]
     return True
