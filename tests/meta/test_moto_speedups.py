@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from alertbridge_tools import moto_speedups
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -203,3 +204,73 @@ def test_dynamodb_cast_values_and_item_order_match_moto() -> None:
         )
         assert answer["Items"] == [{"PK": {"S": "INC#3#17"}, "SK": {"S": "EP#000010"}}]
         assert len(tables["t"].all_items()) == 24  # outside a Query: every item
+
+
+_EVERY_KIND = {
+    "pk": {"S": "svc#1"},
+    "sk": {"S": "inc#1"},
+    "n": {"N": "12.5"},
+    "empty": {"S": ""},
+    "yes": {"BOOL": True},
+    "no": {"BOOL": False},
+    "nothing": {"NULL": True},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2"]},
+    "m": {"M": {"a": {"S": "x"}, "deep": {"M": {"l": {"L": [{"N": "1"}, {"BOOL": False}]}}}}},
+    "l": {"L": [{"S": "y"}, {"M": {}}, {"L": []}]},
+    "bin": {"B": b"\x00\x01raw"},
+    "bins": {"BS": [b"\x02", b"\x03"]},
+    "mixed": {"M": {"b": {"B": b"\x04"}, "s": {"S": "z"}}},
+}
+
+
+def test_dynamodb_attribute_values_are_answered_as_moto_answers_them() -> None:
+    """GetItem, Query and the stream's GetRecords give the same answers with the attribute-value
+    shortcut and moto's own field-by-field serializer (binaries included)."""
+    assert moto_speedups.apply()
+    from moto.core import serialize
+
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        table = db.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )["TableDescription"]
+        db.put_item(TableName="t", Item=_EVERY_KIND)
+        db.put_item(TableName="t", Item={**_EVERY_KIND, "n": {"N": "13"}})
+        streams = boto3.client(  # in-process moto serves the streams API at the regional endpoint only
+            "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
+        )
+        arn = table["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+        def answers() -> list[Any]:
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+            records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+            got = [
+                db.get_item(TableName="t", Key={"pk": {"S": "svc#1"}, "sk": {"S": "inc#1"}})["Item"],
+                db.query(
+                    TableName="t",
+                    KeyConditionExpression="pk = :p",
+                    ExpressionAttributeValues={":p": {"S": "svc#1"}},
+                )["Items"],
+                [(r["eventName"], r["dynamodb"].get("Keys"), r["dynamodb"].get("NewImage"), r["dynamodb"].get("OldImage")) for r in records],
+            ]
+            return got
+
+        fast = answers()
+        cls: Any = serialize.BaseJSONSerializer
+        shortcut = cls._serialize_type_structure
+        cls._serialize_type_structure = moto_speedups.ORIGINALS["BaseJSONSerializer._serialize_type_structure"]
+        try:
+            slow = answers()
+        finally:
+            cls._serialize_type_structure = shortcut
+    assert fast == slow
+    assert fast[0]["bin"] == {"B": b"\x00\x01raw"} and fast[0]["m"] == _EVERY_KIND["m"]

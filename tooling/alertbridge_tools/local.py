@@ -25,10 +25,28 @@ from urllib.parse import parse_qsl, urlsplit
 
 from alertbridge_tools.apigw import proxy_event
 from alertbridge_tools.emulator import MotoServer
+from alertbridge_tools.template import EventSource, Stack
 
 LOCAL_PARAMETERS = {"Stage": "dev", "RestrictThreatStackSourceIps": "false"}
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 SCHEDULE_SECONDS = float(os.environ.get("ALERTBRIDGE_SCHEDULE_SECONDS", "5"))
+# Execution environments of a function that scales (webhooks; queue-fed functions, up to their
+# mapping's MaximumConcurrency, with as many pollers): Lambda runs each on its own; here they
+# share one process and its interpreter lock, so more than a few only add switching.
+LOCAL_CONCURRENCY = 4
+
+
+def _pollers(source: EventSource) -> int:
+    """Poll loops of a queue's event source mapping: as Lambda scales them, up to the mapping's
+    maximum concurrency (here at most LOCAL_CONCURRENCY)."""
+    return max(1, min(source.max_concurrency, LOCAL_CONCURRENCY))
+
+
+def _concurrency(stack: Stack) -> dict[str, int]:
+    """Execution environments per function: the webhooks' and the queue-fed functions' scale; the
+    others run one invocation at a time (the management API's resolver is one module-level app)."""
+    scaled = {route.function: LOCAL_CONCURRENCY for route in stack.routes if route.path.startswith("/hooks/")}
+    return {**scaled, **{source.function: _pollers(source) for source in stack.event_sources}}
 
 
 class PortInUse(Exception):
@@ -86,7 +104,14 @@ class LocalStack:
         self._events.register("before-send", self.emulator.send, unique_id=self.emulator.url)
         from alertbridge_tools.harness import Harness  # noqa: PLC0415  (after the environment is set)
 
-        self.harness = Harness.create(endpoint_url=self.emulator.url, parameters=LOCAL_PARAMETERS)
+        self.harness = Harness.create(
+            endpoint_url=self.emulator.url,
+            parameters=LOCAL_PARAMETERS,
+            concurrency=_concurrency,
+            # The calls to the emulator run in process and never wait on a socket: a batch's keys
+            # one after the other; the incident function scales by its pollers instead (_pollers).
+            environment={"KEY_WORKERS": "1"},
+        )
         if quiet:
             from alertbridge.observability import logger  # noqa: PLC0415
 
@@ -96,8 +121,9 @@ class LocalStack:
         self._stopping = threading.Event()
         steps: list[tuple[str, Callable[[], bool]]] = [
             *(
-                (f"sqs-{i}", lambda p=p: p.poll_once(wait_seconds=0).received > 0)
-                for i, p in enumerate(self.harness.pollers)
+                (f"sqs-{i}-{n}", lambda p=p: p.poll_once(wait_seconds=0).received > 0)
+                for i, (p, source) in enumerate(zip(self.harness.pollers, self.harness.stack.event_sources, strict=True))
+                for n in range(_pollers(source))
             ),
             *(
                 (f"stream-{s.function}", lambda s=s: s.poll_once().invocations > 0)

@@ -27,6 +27,11 @@ as it is: Queries on an index still walk the table, only cheaper). And:
   anew, and a ``xform_name`` per candidate): a third of the local stack's CPU under load. The
   names depend only on the field's shape, its parent shape, the object's class (and its ``Meta``)
   and the field's key, so they are worked out once per combination;
+- the same serializer writes each DynamoDB attribute value (every item of a Query, GetItem or
+  stream record: NewImage, OldImage, Keys) field by field through the ``AttributeValue`` shape's
+  ten members, though moto keeps it as the JSON the wire carries (``{"S": "x"}``, ``{"M": {...}}``):
+  a value made only of strings, numbers, booleans, nulls, sets of those, maps and lists is written
+  as it is (binaries still take the long way, which base64-encodes them);
 - the emulator's dispatcher, for every request, lists moto's package directory (a ``listdir``
   and ~200 ``stat`` calls) to see whether the host names a backend; the list is read once here.
 Each emulated call stays one atomic call (the emulator's locks are untouched). They are applied only to
@@ -222,6 +227,36 @@ def _possible_keys(self: Any, context: Any) -> Any:
     return iter(found)
 
 
+def _wire_ready(value: Any) -> bool:
+    """An attribute value as moto keeps it that is, as it is, what the wire carries (no binary)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in ("S", "N"):
+        return isinstance(inner, str)
+    if kind == "BOOL":
+        return isinstance(inner, bool)
+    if kind == "NULL":
+        return inner is True
+    if kind in ("SS", "NS"):
+        return isinstance(inner, list) and all(isinstance(member, str) for member in inner)
+    if kind == "M":
+        return isinstance(inner, dict) and all(
+            isinstance(name, str) and _wire_ready(member) for name, member in inner.items()
+        )
+    if kind == "L":
+        return isinstance(inner, list) and all(_wire_ready(member) for member in inner)
+    return False
+
+
+def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+    """moto's JSON structure serializer; a DynamoDB attribute value already in wire form as it is."""
+    if key and shape.name == "AttributeValue" and _wire_ready(value):
+        serialized[self.get_serialized_name(shape, key)] = value
+        return
+    ORIGINALS["BaseJSONSerializer._serialize_type_structure"](self, serialized, value, shape, key)
+
+
 def apply() -> bool:
     """Patch moto (once per process); False when the installed moto is not the one these fit."""
     if ORIGINALS:
@@ -231,6 +266,7 @@ def apply() -> bool:
     parse = jsonpath_ng.ext.parse  # type: ignore[attr-defined]
     modules = tuple(moto_backends.list_of_moto_modules())
     picker: Any = serialize.XFormedAttributePicker
+    json_serializer: Any = serialize.BaseJSONSerializer
     queue: Any = sqs.Queue
     backend: Any = sqs.SQSBackend
     ORIGINALS.update(
@@ -248,6 +284,7 @@ def apply() -> bool:
             "Table.query": Table.query,
             "backends.list_of_moto_modules": moto_backends.list_of_moto_modules,
             "XFormedAttributePicker.get_possible_keys": picker.get_possible_keys,
+            "BaseJSONSerializer._serialize_type_structure": json_serializer._serialize_type_structure,
         }
     )
     queue.attributes = property(_attributes)
@@ -260,5 +297,6 @@ def apply() -> bool:
     Table.query = _query  # type: ignore[method-assign]
     moto_backends.list_of_moto_modules = lambda: modules
     picker.get_possible_keys = _possible_keys
+    json_serializer._serialize_type_structure = _serialize_type_structure
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(parse)  # type: ignore[attr-defined]
     return True
