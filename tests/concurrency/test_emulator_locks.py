@@ -57,7 +57,10 @@ def _conditional(call: Callable[[], Any]) -> bool:
     try:
         call()
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+        if exc.response["Error"]["Code"] in (
+            "ConditionalCheckFailedException",
+            "TransactionCanceledException",
+        ):
             return False
         raise
     return True
@@ -75,7 +78,11 @@ def test_optimistic_increments_lose_none(client: Callable[[str], Any]) -> None:
         conflicts = 0
         for _ in range(INCREMENTS):
             while True:
-                n = int(db.get_item(TableName=table, Key={"pk": {"S": "counter"}}, ConsistentRead=True)["Item"]["n"]["N"])
+                n = int(
+                    db.get_item(TableName=table, Key={"pk": {"S": "counter"}}, ConsistentRead=True)["Item"][
+                        "n"
+                    ]["N"]
+                )
                 if _conditional(
                     lambda n=n: db.put_item(
                         TableName=table,
@@ -154,7 +161,12 @@ def test_queues_and_the_bus_beside_the_table_deliver_each_message_once(client: C
 
     def publish(n: int) -> None:
         for i in range(n, sent, 4):
-            entry = {"Source": "locks", "DetailType": "t", "Detail": json.dumps({"i": i}), "EventBusName": bus}
+            entry = {
+                "Source": "locks",
+                "DetailType": "t",
+                "Detail": json.dumps({"i": i}),
+                "EventBusName": bus,
+            }
             assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
             db.put_item(TableName=table, Item={"pk": {"S": str(i)}})
 
@@ -181,7 +193,9 @@ def _visible(sqs: Any, url: str) -> int:
     return sum(int(found[name]) for name in names)
 
 
-def test_in_process_calls_never_reach_the_server(emulator: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_process_calls_never_reach_the_server(
+    emulator: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     served: list[str] = []
     original = emulator._locked
 
@@ -201,7 +215,9 @@ def test_in_process_calls_never_reach_the_server(emulator: MotoServer, monkeypat
 
 
 def test_lock_groups() -> None:
-    header = "AWS4-HMAC-SHA256 Credential=k/20261201/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=x"
+    header = (
+        "AWS4-HMAC-SHA256 Credential=k/20261201/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=x"
+    )
     assert signing_name(header.format("dynamodb")) == "dynamodb"
     assert signing_name(None) is None and signing_name("Basic abc") is None
     locks = ServiceLocks()

@@ -10,8 +10,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from alertbridge_tools import moto_speedups
+from botocore.config import Config
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sqs.exceptions import InvalidAttributeName, ReceiptHandleIsInvalid
@@ -234,7 +234,10 @@ def test_dynamodb_attribute_values_are_answered_as_moto_answers_them() -> None:
         db = boto3.client("dynamodb", region_name="us-east-1")
         table = db.create_table(
             TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
@@ -251,7 +254,9 @@ def test_dynamodb_attribute_values_are_answered_as_moto_answers_them() -> None:
         shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
 
         def answers() -> list[Any]:
-            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+            iterator = streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+            )
             records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
             got = [
                 db.get_item(TableName="t", Key={"pk": {"S": "svc#1"}, "sk": {"S": "inc#1"}})["Item"],
@@ -260,14 +265,24 @@ def test_dynamodb_attribute_values_are_answered_as_moto_answers_them() -> None:
                     KeyConditionExpression="pk = :p",
                     ExpressionAttributeValues={":p": {"S": "svc#1"}},
                 )["Items"],
-                [(r["eventName"], r["dynamodb"].get("Keys"), r["dynamodb"].get("NewImage"), r["dynamodb"].get("OldImage")) for r in records],
+                [
+                    (
+                        r["eventName"],
+                        r["dynamodb"].get("Keys"),
+                        r["dynamodb"].get("NewImage"),
+                        r["dynamodb"].get("OldImage"),
+                    )
+                    for r in records
+                ],
             ]
             return got
 
         fast = answers()
         cls: Any = serialize.BaseJSONSerializer
         shortcut = cls._serialize_type_structure
-        cls._serialize_type_structure = moto_speedups.ORIGINALS["BaseJSONSerializer._serialize_type_structure"]
+        cls._serialize_type_structure = moto_speedups.ORIGINALS[
+            "BaseJSONSerializer._serialize_type_structure"
+        ]
         try:
             slow = answers()
         finally:

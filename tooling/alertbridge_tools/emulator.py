@@ -101,9 +101,11 @@ class MotoServer:
         not ours, or the emulator stopped; botocore then sends it over HTTP as usual)."""
         if not self._serving or not request.url.startswith(self.url + "/"):
             return None
-        body = request.body
+        body: Any = request.body
         if hasattr(body, "read"):
             body = body.read()
+        if isinstance(body, bytearray):
+            body = bytes(body)
         environ = EnvironBuilder(
             path=request.url[len(self.url) :].split("?", 1)[0],
             base_url=self.url,

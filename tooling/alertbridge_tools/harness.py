@@ -120,7 +120,8 @@ class Harness:
         runtime.reset()
         logs.per_invocation()  # the functions share one process here: each invocation its own keys
         self._environments = {
-            name: _Environments(self, name, max(1, (concurrency or {}).get(name, 1))) for name in stack.functions
+            name: _Environments(self, name, max(1, (concurrency or {}).get(name, 1)))
+            for name in stack.functions
         }
         self.sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
         self.handlers: dict[str, Handler] = {name: fn.load() for name, fn in stack.functions.items()}
@@ -270,7 +271,7 @@ class Harness:
         shift = seconds * 1000
         for account in sqs_backends.values():
             for backend in account.values():
-                for queue in backend.queues.values():
-                    for message in queue._messages:
+                for emulated in backend.queues.values():
+                    for message in emulated._messages:
                         message.delayed_until -= shift
                         message.visible_at -= shift

@@ -1,6 +1,7 @@
 """``alertbridge local``: the whole stack on one machine, no Docker, no AWS account.
 
-An AWS emulator (moto server) on loopback with the template's resources, every API route of
+An AWS emulator (moto: a server on loopback, which the functions and pollers here call in
+process, without a socket) with the template's resources, every API route of
 template.yaml served on http://127.0.0.1:PORT by the real handlers, the queue delivered to the
 incident function in batches, as Lambda's event source mapping does, and the table's stream to the
 incident events function, as Lambda's stream event source does. What SNS publishes to the
@@ -101,7 +102,8 @@ class LocalStack:
         if boto3.DEFAULT_SESSION is None:
             boto3.setup_default_session()
         self._events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-        self._events.register("before-send", self.emulator.send, unique_id=self.emulator.url)
+        send: Any = self.emulator.send  # botocore types its handlers as returning None
+        self._events.register("before-send", send, unique_id=self.emulator.url)
         from alertbridge_tools.harness import Harness  # noqa: PLC0415  (after the environment is set)
 
         self.harness = Harness.create(
@@ -122,7 +124,9 @@ class LocalStack:
         steps: list[tuple[str, Callable[[], bool]]] = [
             *(
                 (f"sqs-{i}-{n}", lambda p=p: p.poll_once(wait_seconds=0).received > 0)
-                for i, (p, source) in enumerate(zip(self.harness.pollers, self.harness.stack.event_sources, strict=True))
+                for i, (p, source) in enumerate(
+                    zip(self.harness.pollers, self.harness.stack.event_sources, strict=True)
+                )
                 for n in range(_pollers(source))
             ),
             *(
@@ -156,8 +160,8 @@ class LocalStack:
     def _loop(self, step: Callable[[], bool]) -> None:
         """One event source mapping's poll loop (each runs on its own, as on AWS: a notifier held
         up by a slow receiver never holds up the incident function). Short polls with a pause
-        when idle: the emulator runs one call at a time, so a long poll would hold every other AWS
-        call up for its duration."""
+        when idle: the emulator runs one call at a time per group of services (SQS with
+        EventBridge and SNS), so a long poll would hold every publish up for its duration."""
         while not self._stopping.is_set():
             try:
                 busy = step()

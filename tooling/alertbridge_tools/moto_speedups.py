@@ -215,7 +215,15 @@ def _possible_keys(self: Any, context: Any) -> Any:
     shape = context.shape
     parent = getattr(shape, "parent", None)
     meta = getattr(context.obj, "Meta", None)
-    key = (type(self), tuple(self.alias_providers), id(shape), id(parent), type(context.obj), id(meta), context.key)
+    key = (
+        type(self),
+        tuple(self.alias_providers),
+        id(shape),
+        id(parent),
+        type(context.obj),
+        id(meta),
+        context.key,
+    )
     found = _POSSIBLE_KEYS.get(key)
     if found is None:
         found = tuple(ORIGINALS["XFormedAttributePicker.get_possible_keys"](self, context))
