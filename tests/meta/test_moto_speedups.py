@@ -289,3 +289,25 @@ def test_dynamodb_attribute_values_are_answered_as_moto_answers_them() -> None:
             cls._serialize_type_structure = shortcut
     assert fast == slow
     assert fast[0]["bin"] == {"B": b"\x00\x01raw"} and fast[0]["m"] == _EVERY_KIND["m"]
+
+
+@pytest.mark.parametrize("filler", [0, 1000, 404_000, 406_000])
+def test_items_are_built_and_refused_as_moto_does(filler: int) -> None:
+    """The same attributes, and ItemSizeTooLarge for the same items (the 400 KB limit)."""
+    assert moto_speedups.apply()
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    attrs = {**_EVERY_KIND, "bin": {"B": "AAE="}, "bins": {"BS": ["Ag=="]}, "filler": {"S": "x" * filler}}
+    attrs["mixed"] = {"M": {"s": {"S": "z"}, "n": {"N": "1"}}}
+    built = []
+    for init in (moto_speedups.ORIGINALS["Item.__init__"], Item.__init__):
+        item = Item.__new__(Item)
+        try:
+            init(item, DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
+        except ItemSizeTooLarge:
+            built.append("too large")
+            continue
+        built.append(item.to_json())
+    assert built[0] == built[1]
+    assert (built[0] == "too large") == (filler == 406_000)

@@ -32,6 +32,9 @@ as it is: Queries on an index still walk the table, only cheaper). And:
   ten members, though moto keeps it as the JSON the wire carries (``{"S": "x"}``, ``{"M": {...}}``):
   a value made only of strings, numbers, booleans, nulls, sets of those, maps and lists is written
   as it is (binaries still take the long way, which base64-encodes them);
+- a DynamoDB item is built attribute by attribute, each set summing the size of every attribute
+  already set (the 400 KB limit): quadratic in the attributes, for every item written; the size
+  is summed once, with the same limit;
 - the emulator's dispatcher, for every request, lists moto's package directory (a ``listdir``
   and ~200 ``stat`` calls) to see whether the host names a backend; the list is read once here.
 Each emulated call stays one atomic call (the emulator's locks are untouched). They are applied only to
@@ -52,7 +55,9 @@ import jsonpath_ng.ext
 from moto import backends as moto_backends
 from moto.core import serialize
 from moto.core.utils import camelcase_to_underscores
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.models.table import Table
 from moto.sqs import models as sqs
 from moto.sqs.exceptions import InvalidAttributeName, ReceiptHandleIsInvalid
@@ -235,6 +240,20 @@ def _possible_keys(self: Any, context: Any) -> Any:
     return iter(found)
 
 
+def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    """moto's Item.__init__: the item's size summed once (moto sums everything set so far at each
+    attribute; with positive sizes, some partial sum is over the limit exactly when the total is)."""
+    self.hash_key = hash_key
+    self.range_key = range_key
+    values = {key: DynamoType(value) for key, value in attrs.items()}
+    if sum(bytesize(key) + value.size() for key, value in values.items()) > _ITEM_LIMIT:
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict(values)  # its update() does not check: checked just above
+
+
+_ITEM_LIMIT = 405000  # moto's LimitedSizeDict limit (DynamoDB's 400 KB, measured 409-410 KB)
+
+
 def _wire_ready(value: Any) -> bool:
     """An attribute value as moto keeps it that is, as it is, what the wire carries (no binary)."""
     if not isinstance(value, dict) or len(value) != 1:
@@ -293,6 +312,7 @@ def apply() -> bool:
             "backends.list_of_moto_modules": moto_backends.list_of_moto_modules,
             "XFormedAttributePicker.get_possible_keys": picker.get_possible_keys,
             "BaseJSONSerializer._serialize_type_structure": json_serializer._serialize_type_structure,
+            "Item.__init__": Item.__init__,
         }
     )
     queue.attributes = property(_attributes)
@@ -306,5 +326,6 @@ def apply() -> bool:
     moto_backends.list_of_moto_modules = lambda: modules
     picker.get_possible_keys = _possible_keys
     json_serializer._serialize_type_structure = _serialize_type_structure
+    Item.__init__ = _item_init  # type: ignore[method-assign]
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(parse)  # type: ignore[attr-defined]
     return True
