@@ -57,8 +57,8 @@ from moto.core import serialize
 from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.utilities import bytesize
 from moto.sqs import models as sqs
 from moto.sqs.exceptions import InvalidAttributeName, ReceiptHandleIsInvalid
 
