@@ -452,7 +452,7 @@ def _send(
 def _queue_probe(stack: Any) -> Callable[[], int]:
     """Messages still on the way to the incident function (visible, in flight or delayed), read from
     the emulator: one cheap call, where listing every incident through the API is not (moto answers
-    BatchGetItem slowly, and it runs one call at a time)."""
+    BatchGetItem slowly, and it runs one call at a time per group of services)."""
     import boto3
 
     sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=stack.emulator.url)
@@ -519,8 +519,8 @@ def _wait(
 
     With a probe (our own stack), wait for the queue to drain, then list: a key still missing when
     the queue was found empty twice in a row (a listing apart) is lost, not late. The probe is
-    spaced by twenty times what it costs (at most MAX_PAUSE): the emulator runs one call at a time,
-    so the wait must not slow down what it waits for. Without a probe, list with pauses twice as
+    spaced by twenty times what it costs (at most MAX_PAUSE): the emulator runs one call at a time
+    per group of services, so the wait must not slow down what it waits for. Without a probe, list with pauses twice as
     long as a listing takes, for the same reason. A failed probe or listing (the API or the emulator
     did not answer) is noted and tried again, within the same limits."""
     patience = _Patience(limit, stall)

@@ -4,7 +4,7 @@ moto 5.2.5 does work in proportion to a queue's depth or a table's size on every
 needless repetition: walking every message of a queue several times, each with two clock reads
 (datetime arithmetic). With thousands of messages queued and items stored, as under the load
 benchmark, each EventBridge -> SQS delivery, each receive, delete and Query costs milliseconds,
-and the emulator, which runs one call at a time, spends its time there:
+and the emulator, which runs one call at a time per group of services, spends its time there:
 - ``Queue.attributes`` walks the queue three times (the three ``Approximate*`` counts), with two
   clock reads per message; ``send_message`` reads it for ``ContentBasedDeduplication``, and
   ``get_queue_attributes`` reads it three times per requested name;
