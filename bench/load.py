@@ -521,8 +521,8 @@ def _wait(
     the queue was found empty twice in a row (a listing apart) is lost, not late. The probe is
     spaced by twenty times what it costs (at most MAX_PAUSE): the emulator runs one call at a time
     per group of services, so the wait must not slow down what it waits for. Without a probe, list
-    with pauses twice as long as a listing takes, for the same reason. A failed probe or listing (the API or the emulator
-    did not answer) is noted and tried again, within the same limits."""
+    with pauses twice as long as a listing takes, for the same reason. A failed probe or listing
+    (the API or the emulator did not answer) is noted and tried again, within the same limits."""
     patience = _Patience(limit, stall)
     drained = 0  # listings in a row that found the queue empty and keys still missing
     last_report = -math.inf
