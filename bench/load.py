@@ -4,6 +4,7 @@
     python bench/load.py --out bench/load-results.json     # the same, recorded (date, machine, wall time)
     python bench/load.py --alerts 300 --senders 8 --batch 50   # what tests/e2e/test_load_small.py runs
     python bench/load.py --url http://127.0.0.1:3000       # against a running `alertbridge local`
+    python bench/load.py --alerts 3000 --rate 100          # a steady 100 alerts/s (latency under load)
 
 The workload is deterministic: ~80% of the alerts in Threat Stack batches of --batch alerts (unique
 alert ids, severities 1/2/3 in turn), the rest as single deliveries, half Kapacitor (a unique alert
@@ -11,16 +12,18 @@ id each, level CRITICAL) and half Heroku (a failed build of its own app, or a cr
 own name, each with its own event id). Every alert opens its own incident.
 
 --senders threads POST the deliveries to the webhook URLs (urllib, one connection per request);
-each alert's outcome is read from the 202 body. Then the incidents of the run's service are listed
-(``/api/incidents?status=all``, paginated) until every accepted alert has one, or the wait runs out.
+each alert's outcome is read from the 202 body. With --rate, deliveries are sent on a schedule of
+that many alerts per second (a Threat Stack batch of 100 counts 100), not as fast as answered.
+Then the incidents of the run's service are listed (``/api/incidents?status=all``, paginated)
+until every accepted alert has one, or the wait runs out.
 Latency is per alert: the incident's ``opened_at`` (server time of the incident write) minus the
 wall time its delivery was sent; p50/p99 are nearest-rank. The checks: zero 5xx or connection errors,
 zero lost (an accepted alert without an incident), zero doubled (more than one incident for a key, or
 an alert_count above 1), accepted + ignored + rejected == alerts sent. Exit code 1 when one fails.
 
-The local stack is one process on one machine: an emulator (moto server) that runs one AWS call at
-a time, ingest functions that run one invocation at a time each (as one Lambda environment), and a
-single poller feeding the queue to the incident function. The figures measure that stack, not AWS.
+The local stack is one process on one machine (one interpreter lock): an emulator (moto) called in
+process, with one lock per group of services, a few execution environments per webhook function
+and a few pollers feeding the queue to the incident function. The figures measure that stack, not AWS.
 """
 
 from __future__ import annotations
@@ -323,6 +326,7 @@ def run(
     wait_timeout: float | None = None,
     stall: float = 180.0,
     out: TextIO | None = None,
+    rate: float | None = None,
 ) -> Result:
     """Send the workload through a local stack (started here unless ``url`` is given) and check it.
 
@@ -355,7 +359,7 @@ def run(
             f"service {service_id}: {len(workload)} alerts in {len(deliveries)} deliveries, {senders} senders"
         )
         started = time.time()
-        _send(hooks, deliveries, senders, say)
+        _send(hooks, deliveries, senders, say, rate)
         send_end = max(d.answered_at for d in deliveries)
         errors: list[str] = []
         for delivery in deliveries:
@@ -414,14 +418,27 @@ def _setup(api: Client, alerts: int) -> tuple[str, dict[str, str]]:
 
 
 def _send(
-    hooks: dict[str, str], deliveries: list[Delivery], senders: int, say: Callable[[str], None]
+    hooks: dict[str, str],
+    deliveries: list[Delivery],
+    senders: int,
+    say: Callable[[str], None],
+    rate: float | None = None,
 ) -> None:
     done = 0
     lock = threading.Lock()
     step = max(1, len(deliveries) // 10)
+    due: dict[int, float] = {}  # id(delivery) -> seconds after the start it is sent (with a rate)
+    if rate:
+        sent = 0
+        for delivery in deliveries:
+            due[id(delivery)] = sent / rate
+            sent += len(delivery.alerts)
+    start = time.monotonic()
 
     def send(delivery: Delivery) -> None:
         nonlocal done
+        if rate:
+            time.sleep(max(0.0, start + due[id(delivery)] - time.monotonic()))
         _post(hooks[delivery.source], delivery)
         with lock:
             done += 1
@@ -435,7 +452,7 @@ def _send(
 def _queue_probe(stack: Any) -> Callable[[], int]:
     """Messages still on the way to the incident function (visible, in flight or delayed), read from
     the emulator: one cheap call, where listing every incident through the API is not (moto answers
-    BatchGetItem slowly, and it runs one call at a time)."""
+    BatchGetItem slowly, and it runs one call at a time per group of services)."""
     import boto3
 
     sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=stack.emulator.url)
@@ -502,10 +519,10 @@ def _wait(
 
     With a probe (our own stack), wait for the queue to drain, then list: a key still missing when
     the queue was found empty twice in a row (a listing apart) is lost, not late. The probe is
-    spaced by twenty times what it costs (at most MAX_PAUSE): the emulator runs one call at a time,
-    so the wait must not slow down what it waits for. Without a probe, list with pauses twice as
-    long as a listing takes, for the same reason. A failed probe or listing (the API or the emulator
-    did not answer) is noted and tried again, within the same limits."""
+    spaced by twenty times what it costs (at most MAX_PAUSE): the emulator runs one call at a time
+    per group of services, so the wait must not slow down what it waits for. Without a probe, list
+    with pauses twice as long as a listing takes, for the same reason. A failed probe or listing
+    (the API or the emulator did not answer) is noted and tried again, within the same limits."""
     patience = _Patience(limit, stall)
     drained = 0  # listings in a row that found the queue empty and keys still missing
     last_report = -math.inf
@@ -672,6 +689,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100, help="alerts per Threat Stack delivery")
     parser.add_argument("--url", help="a running local stack (default: start one for the run)")
     parser.add_argument(
+        "--rate", type=float, help="alerts per second to send at (default: as fast as answered)"
+    )
+    parser.add_argument(
         "--wait-timeout",
         type=float,
         help="longest wait for the incidents, in seconds (default: 0.3 per alert, at least 300)",
@@ -694,6 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_timeout=args.wait_timeout,
         stall=args.stall,
         out=sys.stderr,
+        rate=args.rate,
     )
     report(result)
     if args.out:

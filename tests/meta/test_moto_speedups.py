@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from alertbridge_tools import moto_speedups
+from botocore.config import Config
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sqs.exceptions import InvalidAttributeName, ReceiptHandleIsInvalid
@@ -203,3 +204,110 @@ def test_dynamodb_cast_values_and_item_order_match_moto() -> None:
         )
         assert answer["Items"] == [{"PK": {"S": "INC#3#17"}, "SK": {"S": "EP#000010"}}]
         assert len(tables["t"].all_items()) == 24  # outside a Query: every item
+
+
+_EVERY_KIND = {
+    "pk": {"S": "svc#1"},
+    "sk": {"S": "inc#1"},
+    "n": {"N": "12.5"},
+    "empty": {"S": ""},
+    "yes": {"BOOL": True},
+    "no": {"BOOL": False},
+    "nothing": {"NULL": True},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2"]},
+    "m": {"M": {"a": {"S": "x"}, "deep": {"M": {"l": {"L": [{"N": "1"}, {"BOOL": False}]}}}}},
+    "l": {"L": [{"S": "y"}, {"M": {}}, {"L": []}]},
+    "bin": {"B": b"\x00\x01raw"},
+    "bins": {"BS": [b"\x02", b"\x03"]},
+    "mixed": {"M": {"b": {"B": b"\x04"}, "s": {"S": "z"}}},
+}
+
+
+def test_dynamodb_attribute_values_are_answered_as_moto_answers_them() -> None:
+    """GetItem, Query and the stream's GetRecords give the same answers with the attribute-value
+    shortcut and moto's own field-by-field serializer (binaries included)."""
+    assert moto_speedups.apply()
+    from moto.core import serialize
+
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        table = db.create_table(
+            TableName="t",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )["TableDescription"]
+        db.put_item(TableName="t", Item=_EVERY_KIND)
+        db.put_item(TableName="t", Item={**_EVERY_KIND, "n": {"N": "13"}})
+        streams = boto3.client(  # in-process moto serves the streams API at the regional endpoint only
+            "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
+        )
+        arn = table["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+        def answers() -> list[Any]:
+            iterator = streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+            )
+            records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+            got = [
+                db.get_item(TableName="t", Key={"pk": {"S": "svc#1"}, "sk": {"S": "inc#1"}})["Item"],
+                db.query(
+                    TableName="t",
+                    KeyConditionExpression="pk = :p",
+                    ExpressionAttributeValues={":p": {"S": "svc#1"}},
+                )["Items"],
+                [
+                    (
+                        r["eventName"],
+                        r["dynamodb"].get("Keys"),
+                        r["dynamodb"].get("NewImage"),
+                        r["dynamodb"].get("OldImage"),
+                    )
+                    for r in records
+                ],
+            ]
+            return got
+
+        fast = answers()
+        cls: Any = serialize.BaseJSONSerializer
+        shortcut = cls._serialize_type_structure
+        cls._serialize_type_structure = moto_speedups.ORIGINALS[
+            "BaseJSONSerializer._serialize_type_structure"
+        ]
+        try:
+            slow = answers()
+        finally:
+            cls._serialize_type_structure = shortcut
+    assert fast == slow
+    assert fast[0]["bin"] == {"B": b"\x00\x01raw"} and fast[0]["m"] == _EVERY_KIND["m"]
+
+
+@pytest.mark.parametrize("filler", [0, 1000, 404_000, 406_000])
+def test_items_are_built_and_refused_as_moto_does(filler: int) -> None:
+    """The same attributes, and ItemSizeTooLarge for the same items (the 400 KB limit)."""
+    assert moto_speedups.apply()
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    attrs = {**_EVERY_KIND, "bin": {"B": "AAE="}, "bins": {"BS": ["Ag=="]}, "filler": {"S": "x" * filler}}
+    attrs["mixed"] = {"M": {"s": {"S": "z"}, "n": {"N": "1"}}}
+    built = []
+    for init in (moto_speedups.ORIGINALS["Item.__init__"], Item.__init__):
+        item = Item.__new__(Item)
+        try:
+            init(item, DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
+        except ItemSizeTooLarge:
+            built.append("too large")
+            continue
+        built.append(item.to_json())
+    assert built[0] == built[1]
+    assert (built[0] == "too large") == (filler == 406_000)

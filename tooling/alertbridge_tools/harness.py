@@ -9,9 +9,10 @@ import base64
 import contextvars
 import json
 import os
+import queue
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,11 +53,63 @@ class Response:
     headers: dict[str, str]
 
 
+class _Environments:
+    """A function's execution environments, as Lambda scales them: an invocation takes an idle
+    one, or starts one more (the handler module loaded afresh: its init runs) while fewer than
+    ``limit`` exist, or waits for one. Each runs one invocation at a time (handler modules keep
+    per-invocation state, e.g. the resolver's current event). The first is ``handlers[function]``
+    (tests may replace it), the others are the pool's own."""
+
+    def __init__(self, harness: Harness, function: str, limit: int) -> None:
+        self._harness = harness
+        self._function = function
+        self._limit = limit
+        self._idle: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._idle.put(0)
+        self._more: list[Handler] = []
+        self._grow = threading.Lock()
+
+    def _take(self) -> int:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._grow:
+            if len(self._more) + 1 < self._limit:
+                self._more.append(self._harness.stack.functions[self._function].load())
+                return len(self._more)
+        return self._idle.get()
+
+    def run(self, event: dict[str, Any]) -> dict[str, Any]:
+        index = self._take()
+        try:
+            handler = self._harness.handlers[self._function] if index == 0 else self._more[index - 1]
+            # Its own copy of the logger's keys (function name, request id, delivery id), as in
+            # its own execution environment: other functions' invocations do not see them.
+            run = contextvars.copy_context().run
+            context = LambdaContext.for_function(self._function)
+            result: dict[str, Any] = run(logs.invoke, handler, event, context)
+            return result
+        finally:
+            self._idle.put(index)
+
+
 class Harness:
-    def __init__(self, stack: Stack, *, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        *,
+        endpoint_url: str | None = None,
+        concurrency: Mapping[str, int] | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        """``concurrency``: how many execution environments a function may have at once (1 unless
+        named), as Lambda scales a function out under concurrent requests or event source pollers.
+        ``environment``: variables that replace the template's for every function."""
         self.stack = stack
         self.endpoint_url = endpoint_url
         os.environ.update(stack.environment())
+        os.environ.update(environment or {})
         if endpoint_url is None:  # in-process moto is not thread-safe: one dedup key at a time
             os.environ["KEY_WORKERS"] = "1"
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "alertbridge-local")
@@ -66,7 +119,10 @@ class Harness:
             os.environ["AWS_ENDPOINT_URL"] = endpoint_url
         runtime.reset()
         logs.per_invocation()  # the functions share one process here: each invocation its own keys
-        self._locks: dict[str, threading.Lock] = {}
+        self._environments = {
+            name: _Environments(self, name, max(1, (concurrency or {}).get(name, 1)))
+            for name in stack.functions
+        }
         self.sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
         self.handlers: dict[str, Handler] = {name: fn.load() for name, fn in stack.functions.items()}
         self.pollers = [
@@ -97,23 +153,29 @@ class Harness:
         ]
 
     @classmethod
-    def create(cls, *, endpoint_url: str | None = None, parameters: dict[str, str] | None = None) -> Harness:
+    def create(
+        cls,
+        *,
+        endpoint_url: str | None = None,
+        parameters: dict[str, str] | None = None,
+        concurrency: Callable[[Stack], Mapping[str, int]] | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> Harness:
+        """``concurrency``: from the stack, how many execution environments each function may have."""
         session = boto3.Session(region_name=REGION)
+        stack = create_stack(session, parameters=parameters, endpoint_url=endpoint_url)
         return cls(
-            create_stack(session, parameters=parameters, endpoint_url=endpoint_url), endpoint_url=endpoint_url
+            stack,
+            endpoint_url=endpoint_url,
+            concurrency=concurrency(stack) if concurrency else None,
+            environment=environment,
         )
 
     def _invoker(self, function: str) -> Handler:
-        # One invocation at a time per function, as in one Lambda execution environment (handler
-        # modules keep per-invocation state, e.g. the resolver's current event).
-        lock = self._locks.setdefault(function, threading.Lock())
+        environments = self._environments[function]
 
         def invoke(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-            with lock:
-                # Its own copy of the logger's keys (function name, request id, delivery id), as
-                # in its own execution environment: other functions' invocations do not see them.
-                run = contextvars.copy_context().run
-                return run(logs.invoke, self.handlers[function], event, LambdaContext.for_function(function))
+            return environments.run(event)
 
         return invoke
 
@@ -209,7 +271,7 @@ class Harness:
         shift = seconds * 1000
         for account in sqs_backends.values():
             for backend in account.values():
-                for queue in backend.queues.values():
-                    for message in queue._messages:
+                for emulated in backend.queues.values():
+                    for message in emulated._messages:
                         message.delayed_until -= shift
                         message.visible_at -= shift

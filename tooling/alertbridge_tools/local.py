@@ -1,6 +1,7 @@
 """``alertbridge local``: the whole stack on one machine, no Docker, no AWS account.
 
-An AWS emulator (moto server) on loopback with the template's resources, every API route of
+An AWS emulator (moto: a server on loopback, which the functions and pollers here call in
+process, without a socket) with the template's resources, every API route of
 template.yaml served on http://127.0.0.1:PORT by the real handlers, the queue delivered to the
 incident function in batches, as Lambda's event source mapping does, and the table's stream to the
 incident events function, as Lambda's stream event source does. What SNS publishes to the
@@ -25,10 +26,28 @@ from urllib.parse import parse_qsl, urlsplit
 
 from alertbridge_tools.apigw import proxy_event
 from alertbridge_tools.emulator import MotoServer
+from alertbridge_tools.template import EventSource, Stack
 
 LOCAL_PARAMETERS = {"Stage": "dev", "RestrictThreatStackSourceIps": "false"}
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 SCHEDULE_SECONDS = float(os.environ.get("ALERTBRIDGE_SCHEDULE_SECONDS", "5"))
+# Execution environments of a function that scales (webhooks; queue-fed functions, up to their
+# mapping's MaximumConcurrency, with as many pollers): Lambda runs each on its own; here they
+# share one process and its interpreter lock, so more than a few only add switching.
+LOCAL_CONCURRENCY = 4
+
+
+def _pollers(source: EventSource) -> int:
+    """Poll loops of a queue's event source mapping: as Lambda scales them, up to the mapping's
+    maximum concurrency (here at most LOCAL_CONCURRENCY)."""
+    return max(1, min(source.max_concurrency, LOCAL_CONCURRENCY))
+
+
+def _concurrency(stack: Stack) -> dict[str, int]:
+    """Execution environments per function: the webhooks' and the queue-fed functions' scale; the
+    others run one invocation at a time (the management API's resolver is one module-level app)."""
+    scaled = {route.function: LOCAL_CONCURRENCY for route in stack.routes if route.path.startswith("/hooks/")}
+    return {**scaled, **{source.function: _pollers(source) for source in stack.event_sources}}
 
 
 class PortInUse(Exception):
@@ -76,9 +95,25 @@ class LocalStack:
             os.environ[name] = value
         os.environ.pop("AWS_PROFILE", None)
         os.environ.pop("AWS_SESSION_TOKEN", None)
+        # The functions' and pollers' AWS calls reach the emulator in process (botocore still
+        # serializes, signs and parses them): no socket, no server thread per call.
+        import boto3  # noqa: PLC0415
+
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        self._events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+        send: Any = self.emulator.send  # botocore types its handlers as returning None
+        self._events.register("before-send", send, unique_id=self.emulator.url)
         from alertbridge_tools.harness import Harness  # noqa: PLC0415  (after the environment is set)
 
-        self.harness = Harness.create(endpoint_url=self.emulator.url, parameters=LOCAL_PARAMETERS)
+        self.harness = Harness.create(
+            endpoint_url=self.emulator.url,
+            parameters=LOCAL_PARAMETERS,
+            concurrency=_concurrency,
+            # The calls to the emulator run in process and never wait on a socket: a batch's keys
+            # one after the other; the incident function scales by its pollers instead (_pollers).
+            environment={"KEY_WORKERS": "1"},
+        )
         if quiet:
             from alertbridge.observability import logger  # noqa: PLC0415
 
@@ -88,8 +123,11 @@ class LocalStack:
         self._stopping = threading.Event()
         steps: list[tuple[str, Callable[[], bool]]] = [
             *(
-                (f"sqs-{i}", lambda p=p: p.poll_once(wait_seconds=0).received > 0)
-                for i, p in enumerate(self.harness.pollers)
+                (f"sqs-{i}-{n}", lambda p=p: p.poll_once(wait_seconds=0).received > 0)
+                for i, (p, source) in enumerate(
+                    zip(self.harness.pollers, self.harness.stack.event_sources, strict=True)
+                )
+                for n in range(_pollers(source))
             ),
             *(
                 (f"stream-{s.function}", lambda s=s: s.poll_once().invocations > 0)
@@ -122,8 +160,8 @@ class LocalStack:
     def _loop(self, step: Callable[[], bool]) -> None:
         """One event source mapping's poll loop (each runs on its own, as on AWS: a notifier held
         up by a slow receiver never holds up the incident function). Short polls with a pause
-        when idle: the emulator runs one call at a time, so a long poll would hold every other AWS
-        call up for its duration."""
+        when idle: the emulator runs one call at a time per group of services (SQS with
+        EventBridge and SNS), so a long poll would hold every publish up for its duration."""
         while not self._stopping.is_set():
             try:
                 busy = step()
@@ -141,6 +179,7 @@ class LocalStack:
         deadline = time.monotonic() + 5  # one budget for every loop: a stop never takes 5 s per thread
         for thread in [*self._pollers, self._scheduler]:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._events.unregister("before-send", unique_id=self.emulator.url)
         self.emulator.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
 

@@ -4,7 +4,7 @@ moto 5.2.5 does work in proportion to a queue's depth or a table's size on every
 needless repetition: walking every message of a queue several times, each with two clock reads
 (datetime arithmetic). With thousands of messages queued and items stored, as under the load
 benchmark, each EventBridge -> SQS delivery, each receive, delete and Query costs milliseconds,
-and the emulator, which runs one call at a time, spends its time there:
+and the emulator, which runs one call at a time per group of services, spends its time there:
 - ``Queue.attributes`` walks the queue three times (the three ``Approximate*`` counts), with two
   clock reads per message; ``send_message`` reads it for ``ContentBasedDeduplication``, and
   ``get_queue_attributes`` reads it three times per requested name;
@@ -21,8 +21,23 @@ The replacements below give the same results: one walk with one clock read for t
 retention period read from the queue itself, one walk to delete, a string's cast value answered
 first and each item's sort key computed once, parsed jsonpath expressions reused (they are
 immutable), a base-table Query walking only its own partition (moto's query is otherwise left
-as it is: Queries on an index still walk the table, only cheaper). Each
-emulated call stays one atomic call (the emulator's lock is untouched). They are applied only to
+as it is: Queries on an index still walk the table, only cheaper). And:
+- moto's response serializer works out, for every field of every response it writes, which
+  attribute names the field may have on the object serialized (six alias providers, each built
+  anew, and a ``xform_name`` per candidate): a third of the local stack's CPU under load. The
+  names depend only on the field's shape, its parent shape, the object's class (and its ``Meta``)
+  and the field's key, so they are worked out once per combination;
+- the same serializer writes each DynamoDB attribute value (every item of a Query, GetItem or
+  stream record: NewImage, OldImage, Keys) field by field through the ``AttributeValue`` shape's
+  ten members, though moto keeps it as the JSON the wire carries (``{"S": "x"}``, ``{"M": {...}}``):
+  a value made only of strings, numbers, booleans, nulls, sets of those, maps and lists is written
+  as it is (binaries still take the long way, which base64-encodes them);
+- a DynamoDB item is built attribute by attribute, each set summing the size of every attribute
+  already set (the 400 KB limit): quadratic in the attributes, for every item written; the size
+  is summed once, with the same limit;
+- the emulator's dispatcher, for every request, lists moto's package directory (a ``listdir``
+  and ~200 ``stat`` calls) to see whether the host names a backend; the list is read once here.
+Each emulated call stays one atomic call (the emulator's locks are untouched). They are applied only to
 the moto version they were written against.
 """
 
@@ -37,9 +52,13 @@ from importlib.metadata import version
 from typing import Any
 
 import jsonpath_ng.ext
+from moto import backends as moto_backends
+from moto.core import serialize
 from moto.core.utils import camelcase_to_underscores
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.utilities import bytesize
 from moto.sqs import models as sqs
 from moto.sqs.exceptions import InvalidAttributeName, ReceiptHandleIsInvalid
 
@@ -191,6 +210,80 @@ def _query(self: Any, *args: Any, **kwargs: Any) -> Any:
         _partition.key = None
 
 
+_POSSIBLE_KEYS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+_KEPT: list[Any] = []  # what the ids in _POSSIBLE_KEYS name, kept alive so no id is reused
+_MAX_POSSIBLE_KEYS = 100_000  # shapes are a service model's (a few thousand); a bound all the same
+
+
+def _possible_keys(self: Any, context: Any) -> Any:
+    """moto's XFormedAttributePicker.get_possible_keys, each answer worked out once (see the module)."""
+    shape = context.shape
+    parent = getattr(shape, "parent", None)
+    meta = getattr(context.obj, "Meta", None)
+    key = (
+        type(self),
+        tuple(self.alias_providers),
+        id(shape),
+        id(parent),
+        type(context.obj),
+        id(meta),
+        context.key,
+    )
+    found = _POSSIBLE_KEYS.get(key)
+    if found is None:
+        found = tuple(ORIGINALS["XFormedAttributePicker.get_possible_keys"](self, context))
+        if len(_POSSIBLE_KEYS) >= _MAX_POSSIBLE_KEYS:
+            _POSSIBLE_KEYS.clear()
+            _KEPT.clear()
+        _KEPT.append((shape, parent, meta))
+        _POSSIBLE_KEYS[key] = found
+    return iter(found)
+
+
+def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    """moto's Item.__init__: the item's size summed once (moto sums everything set so far at each
+    attribute; with positive sizes, some partial sum is over the limit exactly when the total is)."""
+    self.hash_key = hash_key
+    self.range_key = range_key
+    values = {key: DynamoType(value) for key, value in attrs.items()}
+    if sum(bytesize(key) + value.size() for key, value in values.items()) > _ITEM_LIMIT:
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict(values)  # its update() does not check: checked just above
+
+
+_ITEM_LIMIT = 405000  # moto's LimitedSizeDict limit (DynamoDB's 400 KB, measured 409-410 KB)
+
+
+def _wire_ready(value: Any) -> bool:
+    """An attribute value as moto keeps it that is, as it is, what the wire carries (no binary)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in ("S", "N"):
+        return isinstance(inner, str)
+    if kind == "BOOL":
+        return isinstance(inner, bool)
+    if kind == "NULL":
+        return inner is True
+    if kind in ("SS", "NS"):
+        return isinstance(inner, list) and all(isinstance(member, str) for member in inner)
+    if kind == "M":
+        return isinstance(inner, dict) and all(
+            isinstance(name, str) and _wire_ready(member) for name, member in inner.items()
+        )
+    if kind == "L":
+        return isinstance(inner, list) and all(_wire_ready(member) for member in inner)
+    return False
+
+
+def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+    """moto's JSON structure serializer; a DynamoDB attribute value already in wire form as it is."""
+    if key and shape.name == "AttributeValue" and _wire_ready(value):
+        serialized[self.get_serialized_name(shape, key)] = value
+        return
+    ORIGINALS["BaseJSONSerializer._serialize_type_structure"](self, serialized, value, shape, key)
+
+
 def apply() -> bool:
     """Patch moto (once per process); False when the installed moto is not the one these fit."""
     if ORIGINALS:
@@ -198,6 +291,9 @@ def apply() -> bool:
     if version("moto") != MOTO_VERSION:
         return False
     parse = jsonpath_ng.ext.parse  # type: ignore[attr-defined]
+    modules = tuple(moto_backends.list_of_moto_modules())
+    picker: Any = serialize.XFormedAttributePicker
+    json_serializer: Any = serialize.BaseJSONSerializer
     queue: Any = sqs.Queue
     backend: Any = sqs.SQSBackend
     ORIGINALS.update(
@@ -213,6 +309,10 @@ def apply() -> bool:
             "DynamoType.cast_value": DynamoType.cast_value,
             "Table.all_items": Table.all_items,
             "Table.query": Table.query,
+            "backends.list_of_moto_modules": moto_backends.list_of_moto_modules,
+            "XFormedAttributePicker.get_possible_keys": picker.get_possible_keys,
+            "BaseJSONSerializer._serialize_type_structure": json_serializer._serialize_type_structure,
+            "Item.__init__": Item.__init__,
         }
     )
     queue.attributes = property(_attributes)
@@ -223,5 +323,9 @@ def apply() -> bool:
     DynamoType.cast_value = property(_cast_value)  # type: ignore[assignment,method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
     Table.query = _query  # type: ignore[method-assign]
+    moto_backends.list_of_moto_modules = lambda: modules
+    picker.get_possible_keys = _possible_keys
+    json_serializer._serialize_type_structure = _serialize_type_structure
+    Item.__init__ = _item_init  # type: ignore[method-assign]
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(parse)  # type: ignore[attr-defined]
     return True

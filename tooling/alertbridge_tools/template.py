@@ -114,6 +114,7 @@ class EventSource:
     batch_size: int
     batching_window: float
     report_failures: bool
+    max_concurrency: int = 1  # ScalingConfig.MaximumConcurrency: at most this many invocations at once
 
 
 @dataclass
@@ -407,6 +408,7 @@ def create_stack(
                 batch_size=int(props.get("BatchSize", 10)),
                 batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
                 report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                max_concurrency=int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 1)),
             )
         )
 

@@ -1,0 +1,244 @@
+"""The emulator's locks (one per group of services, see alertbridge_tools.emulator): concurrent
+conditional writes and transactions stay atomic, over HTTP and in process, while calls of other
+services run beside them."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from alertbridge_tools.emulator import MotoServer, ServiceLocks, signing_name
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+THREADS = 12
+INCREMENTS = 15
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=THREADS * 2)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[MotoServer]:
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["http", "in-process"])
+def client(request: pytest.FixtureRequest, emulator: MotoServer) -> Callable[[str], Any]:
+    """A client factory reaching the emulator over HTTP, or through its before-send handler."""
+    session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+    if request.param == "in-process":
+        session.events.register("before-send", emulator.send)
+
+    def make(service: str) -> Any:
+        return session.client(service, endpoint_url=emulator.url, config=_CONFIG)
+
+    return make
+
+
+def _table(db: Any) -> str:
+    name = f"locks-{uuid.uuid4().hex[:8]}"
+    db.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def _conditional(call: Callable[[], Any]) -> bool:
+    try:
+        call()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in (
+            "ConditionalCheckFailedException",
+            "TransactionCanceledException",
+        ):
+            return False
+        raise
+    return True
+
+
+def test_optimistic_increments_lose_none(client: Callable[[str], Any]) -> None:
+    """Read, then write only if the version read is still there: every increment lands once."""
+    db = client("dynamodb")
+    table = _table(db)
+    db.put_item(TableName=table, Item={"pk": {"S": "counter"}, "n": {"N": "0"}})
+    barrier = threading.Barrier(THREADS)
+
+    def worker(_: int) -> int:
+        barrier.wait()
+        conflicts = 0
+        for _ in range(INCREMENTS):
+            while True:
+                n = int(
+                    db.get_item(TableName=table, Key={"pk": {"S": "counter"}}, ConsistentRead=True)["Item"][
+                        "n"
+                    ]["N"]
+                )
+                if _conditional(
+                    lambda n=n: db.put_item(
+                        TableName=table,
+                        Item={"pk": {"S": "counter"}, "n": {"N": str(n + 1)}},
+                        ConditionExpression="n = :n",
+                        ExpressionAttributeValues={":n": {"N": str(n)}},
+                    )
+                ):
+                    break
+                conflicts += 1
+        return conflicts
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        conflicts = sum(pool.map(worker, range(THREADS)))
+    final = db.get_item(TableName=table, Key={"pk": {"S": "counter"}}, ConsistentRead=True)["Item"]["n"]["N"]
+    assert int(final) == THREADS * INCREMENTS
+    assert conflicts > 0  # the threads did race: some reads were overtaken and their writes refused
+
+
+def test_one_create_and_one_transaction_win_each_race(client: Callable[[str], Any]) -> None:
+    """attribute_not_exists: one creator per key; a transaction over two keys: all or nothing."""
+    db = client("dynamodb")
+    table = _table(db)
+    barrier = threading.Barrier(THREADS)
+
+    def create(n: int) -> tuple[bool, bool]:
+        barrier.wait()
+        created = _conditional(
+            lambda: db.put_item(
+                TableName=table,
+                Item={"pk": {"S": "only"}, "by": {"N": str(n)}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        )
+        pair = _conditional(
+            lambda: db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": {"pk": {"S": key}, "by": {"N": str(n)}},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    }
+                    for key in ("left", "right")
+                ]
+            )
+        )
+        return created, pair
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        results = list(pool.map(create, range(THREADS)))
+    assert sum(created for created, _ in results) == 1
+    assert sum(pair for _, pair in results) == 1
+    left, right = (
+        db.get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True)["Item"]["by"]["N"]
+        for key in ("left", "right")
+    )
+    assert left == right  # both halves written by the one winning transaction
+
+
+def test_queues_and_the_bus_beside_the_table_deliver_each_message_once(client: Callable[[str], Any]) -> None:
+    """EventBridge appends to a queue inside PutEvents (the same lock group as SQS) while other
+    threads receive and delete from it and DynamoDB writes run beside: every event once."""
+    sqs, events, db = client("sqs"), client("events"), client("dynamodb")
+    table = _table(db)
+    name = f"locks-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = events.create_event_bus(Name=name)["EventBusArn"]
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": ["locks"]}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    sent = 120
+    seen: list[str] = []
+    done = threading.Event()
+
+    def publish(n: int) -> None:
+        for i in range(n, sent, 4):
+            entry = {
+                "Source": "locks",
+                "DetailType": "t",
+                "Detail": json.dumps({"i": i}),
+                "EventBusName": bus,
+            }
+            assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+            db.put_item(TableName=table, Item={"pk": {"S": str(i)}})
+
+    def consume() -> None:
+        while not (done.is_set() and not _visible(sqs, url)):
+            for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                seen.append(json.loads(message["Body"])["detail"]["i"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    with ThreadPoolExecutor(8) as pool:
+        consumers = [pool.submit(consume) for _ in range(4)]
+        for future in [pool.submit(publish, n) for n in range(4)]:
+            future.result()
+        done.set()
+        for future in consumers:
+            future.result()
+    assert sorted(seen) == list(range(sent))
+    assert db.scan(TableName=table, Select="COUNT")["Count"] == sent
+
+
+def _visible(sqs: Any, url: str) -> int:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(found[name]) for name in names)
+
+
+def test_in_process_calls_never_reach_the_server(
+    emulator: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[str] = []
+    original = emulator._locked
+
+    def counting(environ: dict[str, Any], start_response: Any) -> Any:
+        served.append(environ.get("PATH_INFO", ""))
+        return original(environ, start_response)
+
+    monkeypatch.setattr(emulator._server, "app", counting)
+    session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+    session.events.register("before-send", emulator.send)
+    db = session.client("dynamodb", endpoint_url=emulator.url)
+    assert "TableNames" in db.list_tables()
+    assert served == []
+    plain = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+    assert "TableNames" in plain.client("dynamodb", endpoint_url=emulator.url).list_tables()
+    assert served == ["/"]
+
+
+def test_lock_groups() -> None:
+    header = (
+        "AWS4-HMAC-SHA256 Credential=k/20261201/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=x"
+    )
+    assert signing_name(header.format("dynamodb")) == "dynamodb"
+    assert signing_name(None) is None and signing_name("Basic abc") is None
+    locks = ServiceLocks()
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold(service: str) -> None:
+        with locks.held(header.format(service)):
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold, args=("sqs",))
+    holder.start()
+    assert held.wait(5)
+    with locks.held(header.format("dynamodb")):  # another group: not held up by SQS
+        pass
+    blocked = threading.Thread(target=lambda: locks.held(header.format("events")).__enter__())
+    blocked.start()
+    blocked.join(0.2)
+    assert blocked.is_alive()  # EventBridge shares SQS's lock (PutEvents appends to queues)
+    release.set()
+    holder.join(5)
+    blocked.join(5)
+    assert not blocked.is_alive()
