@@ -67,6 +67,7 @@ class Harness:
         runtime.reset()
         logs.per_invocation()  # the functions share one process here: each invocation its own keys
         self._locks: dict[str, threading.Lock] = {}
+        self.invocations = 0  # every function invocation (the local stack snapshots after activity)
         self.sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
         self.handlers: dict[str, Handler] = {name: fn.load() for name, fn in stack.functions.items()}
         self.pollers = [
@@ -97,11 +98,17 @@ class Harness:
         ]
 
     @classmethod
-    def create(cls, *, endpoint_url: str | None = None, parameters: dict[str, str] | None = None) -> Harness:
+    def create(
+        cls,
+        *,
+        endpoint_url: str | None = None,
+        parameters: dict[str, str] | None = None,
+        existing: Stack | None = None,
+    ) -> Harness:
+        """``existing``: the resources an emulator restored from a data directory holds (reused)."""
         session = boto3.Session(region_name=REGION)
-        return cls(
-            create_stack(session, parameters=parameters, endpoint_url=endpoint_url), endpoint_url=endpoint_url
-        )
+        stack = create_stack(session, parameters=parameters, endpoint_url=endpoint_url, existing=existing)
+        return cls(stack, endpoint_url=endpoint_url)
 
     def _invoker(self, function: str) -> Handler:
         # One invocation at a time per function, as in one Lambda execution environment (handler
@@ -110,6 +117,7 @@ class Harness:
 
         def invoke(event: dict[str, Any], _context: Any) -> dict[str, Any]:
             with lock:
+                self.invocations += 1
                 # Its own copy of the logger's keys (function name, request id, delivery id), as
                 # in its own execution environment: other functions' invocations do not see them.
                 run = contextvars.copy_context().run

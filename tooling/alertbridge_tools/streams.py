@@ -101,6 +101,38 @@ class StreamPoller:
             total.dead_lettered += step.dead_lettered
         return total
 
+    # --- a checkpoint kept across restarts (the local stack's data directory) -----------------
+    def checkpoints(self) -> dict[str, dict[str, str]]:
+        """Per shard, where the mapping resumes: at the first record read but not yet done, or
+        after the last one read (every record before it done); shards never read are left out."""
+        found: dict[str, dict[str, str]] = {}
+        for shard in self._shards:
+            if shard.pending:
+                found[shard.shard_id] = {"at": shard.pending[0]["dynamodb"]["SequenceNumber"]}
+            elif shard.last_read is not None:
+                found[shard.shard_id] = {"after": shard.last_read}
+        return found
+
+    def resume(self, checkpoints: dict[str, dict[str, str]]) -> None:
+        """Continue from saved ``checkpoints`` (as a mapping resumes from its own after a restart)."""
+        for shard in self._shards:
+            saved = checkpoints.get(shard.shard_id)
+            if saved is None:
+                continue
+            shard.pending.clear()
+            shard.segments.clear()
+            shard.attempts = 0
+            if "after" in saved:
+                shard.last_read, shard.iterator = saved["after"], None
+            else:
+                shard.last_read = None
+                shard.iterator = self._streams.get_shard_iterator(
+                    StreamArn=self._source.stream_arn,
+                    ShardId=shard.shard_id,
+                    ShardIteratorType="AT_SEQUENCE_NUMBER",
+                    SequenceNumber=saved["at"],
+                )["ShardIterator"]
+
     # --- reading ------------------------------------------------------------------------------
     def _read(self, shard: _Shard) -> None:
         if len(shard.pending) >= self._source.batch_size:
