@@ -285,7 +285,7 @@ def _read(path: Path) -> Snapshot:
         header = json.loads(fh.readline())
         payload = fh.read()
     if len(payload) != header["size"] or hashlib.sha256(payload).hexdigest() != header["sha256"]:
-        raise ValueError(f"truncated or damaged ({len(payload)} of {header['size']} bytes verify not)")
+        raise ValueError(f"truncated or damaged ({len(payload)} of {header['size']} bytes, checksum mismatch)")
     data: dict[str, Any] = pickle.loads(payload)  # noqa: S301  (our own file, in a 0700 directory)
     fmt = int(header["format"])
     while fmt < FORMAT:
@@ -426,7 +426,8 @@ def keep(datadir: DataDir, emulator: Any, harness: Any, snapshot: Snapshot | Non
 
 
 def banner(datadir: DataDir | None, snapshot: Snapshot | None) -> list[str]:
-    """The startup banner's lines about the data: where it lives, what was restored, what failed."""
+    """The startup banner's lines about the data: what failed to load, then where it lives and what
+    was restored (the banner's last line)."""
     if datadir is None:
         return ["  data            ephemeral: nothing is kept (--data DIR keeps it)"]
     if snapshot is None:
@@ -434,4 +435,4 @@ def banner(datadir: DataDir | None, snapshot: Snapshot | None) -> list[str]:
     else:
         saved = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(snapshot.saved_at))
         kept = f"restored the snapshot saved {saved}"
-    return [f"  data            {datadir.path}  ({kept})", *(f"  data: {note}" for note in datadir.notes)]
+    return [*(f"  data: {note}" for note in datadir.notes), f"  data            {datadir.path}  ({kept})"]
