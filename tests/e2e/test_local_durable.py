@@ -68,8 +68,17 @@ class Local:
         self.port = _free_port()
         env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", str(self.port), "--data",
-             str(data), *extra],
+            [
+                sys.executable,
+                "-m",
+                "alertbridge_tools.cli",
+                "local",
+                "--port",
+                str(self.port),
+                "--data",
+                str(data),
+                *extra,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -163,7 +172,12 @@ def test_queued_and_in_flight_alerts_are_processed_once_after_a_restart(tmp_path
         url = f"{stack.base_url}/hooks/kapacitor/{token}"
         keys = [f"disk:db-{n}" for n in range(15)]
         for key in keys:
-            body = {"id": key, "message": f"{key} is CRITICAL", "level": "CRITICAL", "time": "2026-11-23T10:00:00Z"}
+            body = {
+                "id": key,
+                "message": f"{key} is CRITICAL",
+                "level": "CRITICAL",
+                "time": "2026-11-23T10:00:00Z",
+            }
             status, _ = post_webhook(url, {"headers": {}, "body": json.dumps(body), "isBase64Encoded": False})
             assert status == 202
         queue = stack.harness.stack.event_sources[0].queue_url
@@ -290,7 +304,10 @@ def test_an_older_format_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize(
     ("manifest", "says"),
     [
-        ({"format": 99, "alertbridge": "9.0.0", "moto": "5.2.5"}, "holds state of format 99 (alertbridge 9.0.0)"),
+        (
+            {"format": 99, "alertbridge": "9.0.0", "moto": "5.2.5"},
+            "holds state of format 99 (alertbridge 9.0.0)",
+        ),
         ({"format": 1, "alertbridge": "0.1.0", "moto": "4.2.14"}, "was written with moto 4.2.14"),
     ],
 )

@@ -30,15 +30,16 @@ import _thread
 import contextlib
 import copyreg
 import fcntl
+import functools
 import hashlib
 import io
 import json
 import os
 import pickle
 import sys
-import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -47,6 +48,7 @@ from typing import IO, Any
 
 FORMAT = 1  # the snapshot's format; bump it with a migration from the one before
 SNAPSHOT_SECONDS = float(os.environ.get("ALERTBRIDGE_SNAPSHOT_SECONDS", "1"))
+FORK = hasattr(os, "fork")  # periodic snapshots in a forked child (else in the stack's process)
 STATE, PREVIOUS, MANIFEST, LOCK = "state.bin", "state.prev.bin", "manifest.json", "lock"
 _MAGIC = b"alertbridge-state\n"
 
@@ -71,7 +73,12 @@ def choose(data: str | None, ephemeral: bool, environ: dict[str, str] | os._Envi
 
 
 def versions() -> dict[str, Any]:
-    return {"format": FORMAT, "alertbridge": version("alertbridge"), "moto": version("moto")}
+    return {"format": FORMAT, **_packages()}
+
+
+@functools.cache
+def _packages() -> dict[str, str]:
+    return {"alertbridge": version("alertbridge"), "moto": version("moto")}
 
 
 @dataclass
@@ -86,15 +93,15 @@ class Snapshot:
 
 
 # --- pickling moto -------------------------------------------------------------------------------
-def _lock(_obj: Any) -> tuple[Any, tuple[()]]:
+def _reduce_lock(_obj: Any) -> tuple[Any, tuple[()]]:
     return (threading.Lock, ())
 
 
-def _rlock(_obj: Any) -> tuple[Any, tuple[()]]:
+def _reduce_rlock(_obj: Any) -> tuple[Any, tuple[()]]:
     return (threading.RLock, ())
 
 
-def _condition(_obj: Any) -> tuple[Any, tuple[()]]:
+def _reduce_condition(_obj: Any) -> tuple[Any, tuple[()]]:
     return (threading.Condition, ())
 
 
@@ -109,10 +116,10 @@ def _private_key(key: Any) -> tuple[Any, tuple[Any, ...]]:
     return (_load_private_key, (type(key), state, der))
 
 
-def _load_private_key(cls: type, state: dict[str, Any], der: bytes) -> Any:
+def _load_private_key(cls: Any, state: dict[str, Any], der: bytes) -> Any:
     from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
 
-    key = cls.__new__(cls)
+    key = object.__new__(cls)
     key.__dict__.update(state, private_key=serialization.load_der_private_key(der, None))
     return key
 
@@ -122,9 +129,9 @@ def _dispatch() -> dict[type, Callable[[Any], Any]]:
 
     return {
         **copyreg.dispatch_table,  # what pickle does by default (compiled patterns, ...)
-        _thread.LockType: _lock,
-        _thread.RLock: _rlock,
-        threading.Condition: _condition,  # an SQS queue's, for long polls
+        _thread.LockType: _reduce_lock,
+        _thread.RLock: _reduce_rlock,
+        threading.Condition: _reduce_condition,  # an SQS queue's, for long polls
         kms.RSAPrivateKey: _private_key,
         kms.ECDSAPrivateKey: _private_key,
     }
@@ -151,7 +158,8 @@ def backends() -> dict[str, Any]:
     from moto.core.base_backend import BackendDict  # noqa: PLC0415
 
     found: dict[str, Any] = {}
-    for backend in BackendDict._instances:  # the services that were called
+    registries: list[Any] = BackendDict._instances  # type: ignore[misc]  # the services that were called
+    for backend in registries:
         accounts = {account: dict(regions) for account, regions in backend.items() if regions}
         if accounts:
             found[backend.service_name] = accounts
@@ -160,8 +168,9 @@ def backends() -> dict[str, Any]:
 
 def put_back(saved: dict[str, Any]) -> None:
     """Put saved backends in moto's live registries (the objects moto's modules import)."""
-    from moto.backends import get_backend  # noqa: PLC0415
+    from moto import backends as moto_backends  # noqa: PLC0415
 
+    get_backend: Any = moto_backends.get_backend  # typed per service name literal
     for service, accounts in saved.items():
         registry: Any = get_backend(service)
         for account, regions in accounts.items():
@@ -191,16 +200,14 @@ class DataDir:
             fh = (self.path / LOCK).open("a+")
         except OSError as exc:
             raise DataDirError(f"cannot use {self.path}: {exc.strerror}") from exc
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _lock(fh):
             fh.seek(0)
             holder = fh.read().strip() or "?"
             fh.close()
             raise DataDirError(
                 f"{self.path} is in use by another alertbridge local (pid {holder}): "
                 "stop it, or choose another --data (or --ephemeral)"
-            ) from None
+            )
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))
@@ -226,7 +233,9 @@ class DataDir:
             found = json.loads(path.read_text())
             fmt, moto = int(found["format"]), str(found["moto"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DataDirError(f"{path} is unreadable ({exc}): move it away, or choose another --data") from exc
+            raise DataDirError(
+                f"{path} is unreadable ({exc}): move it away, or choose another --data"
+            ) from exc
         mine = versions()
         if fmt > FORMAT:
             raise DataDirError(
@@ -234,7 +243,7 @@ class DataDir:
                 f"this alertbridge {mine['alertbridge']} reads formats up to {FORMAT}: upgrade alertbridge, "
                 "or choose another --data"
             )
-        if moto.split(".")[0] != str(mine["moto"]).split(".")[0]:
+        if moto.split(".", maxsplit=1)[0] != str(mine["moto"]).split(".", maxsplit=1)[0]:
             raise DataDirError(
                 f"{self.path} was written with moto {moto}, this alertbridge runs moto {mine['moto']} "
                 "(another major version: its saved state does not load): use the alertbridge that wrote "
@@ -254,7 +263,14 @@ class DataDir:
                 continue
             try:
                 snapshot = _read(path)
-            except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+            except (
+                OSError,
+                ValueError,
+                pickle.UnpicklingError,
+                EOFError,
+                AttributeError,
+                ImportError,
+            ) as exc:
                 failures.append(f"{path.name}: {exc}")
                 continue
             if failures:
@@ -278,6 +294,33 @@ class DataDir:
         _atomic_write(self.path / MANIFEST, [json.dumps(versions(), indent=2).encode(), b"\n"])
 
 
+def _lock(fh: IO[str], patience: float = 60.0) -> bool:
+    """Lock the directory's lock file. When the stack that wrote its pid is gone (killed) but the
+    lock is held, a snapshot it forked is still being written: wait for it (it holds the lock so
+    that no newer snapshot is written under it)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            if not holder.isdigit() or _alive(int(holder)) or time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _read(path: Path) -> Snapshot:
     with path.open("rb") as fh:
         if fh.readline() != _MAGIC:
@@ -285,7 +328,9 @@ def _read(path: Path) -> Snapshot:
         header = json.loads(fh.readline())
         payload = fh.read()
     if len(payload) != header["size"] or hashlib.sha256(payload).hexdigest() != header["sha256"]:
-        raise ValueError(f"truncated or damaged ({len(payload)} of {header['size']} bytes, checksum mismatch)")
+        raise ValueError(
+            f"truncated or damaged ({len(payload)} of {header['size']} bytes, checksum mismatch)"
+        )
     data: dict[str, Any] = pickle.loads(payload)  # noqa: S301  (our own file, in a 0700 directory)
     fmt = int(header["format"])
     while fmt < FORMAT:
@@ -301,7 +346,8 @@ def _read(path: Path) -> Snapshot:
 
 
 def _atomic_write(path: Path, chunks: list[bytes], *, keep: Path | None = None) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"  # a kill leaves at most this (ignored)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             for chunk in chunks:
@@ -356,11 +402,11 @@ class Keeper:
     def _run(self) -> None:
         while not self._stopping.wait(SNAPSHOT_SECONDS):
             if self._activity() != self._saved_activity:
-                self._save_or_say()
+                self._save_or_say(background=FORK)
 
-    def _save_or_say(self) -> None:
+    def _save_or_say(self, *, background: bool = False) -> None:
         try:
-            self.save()
+            self.save(background=background)
         except Exception as exc:  # say so in one line; the previous snapshot stays
             self.failure = f"{type(exc).__name__}: {exc}"
             print(
@@ -370,15 +416,26 @@ class Keeper:
                 flush=True,
             )
 
-    def save(self) -> None:
+    def save(self, *, background: bool = False) -> None:
+        """One snapshot. ``background``: the emulator is held only for a fork; the child process,
+        a copy of the state at that instant, pickles and writes it while the stack goes on (the
+        state of 10,000 alerts takes seconds to pickle: the emulator would stop that long)."""
         with self._write:
             activity = self._activity()
             started = time.perf_counter()
+            child = None
             with self._exclusive():
                 physical, attributes, streams = self._capture()
-                payload = dump(Snapshot(backends(), physical, attributes, streams))
+                snapshot = Snapshot(backends(), physical, attributes, streams)
+                if background:
+                    child = _fork(self.datadir, snapshot)
+                else:
+                    payload = dump(snapshot)
             self.last_seconds = time.perf_counter() - started
-            self.datadir.save(payload)
+            if child is None:
+                self.datadir.save(payload)
+            else:
+                _wait(*child)
             self._saved_activity = activity
             self.saves += 1
 
@@ -393,6 +450,36 @@ class Keeper:
             self._save_or_say()
         finally:
             self.datadir.release()
+
+
+def _fork(datadir: DataDir, snapshot: Snapshot) -> tuple[int, int]:
+    """A child process that writes ``snapshot`` and exits; (its pid, the read end of a pipe that
+    carries its error). Forked with the emulator held: no other thread is inside moto, so none
+    holds a lock the child's pickling could need."""
+    _packages()  # read before the fork (the child does nothing it need not)
+    read, write = os.pipe()
+    with warnings.catch_warnings():  # "multi-threaded, use of fork() may lead to deadlocks": see above
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        code = 0
+        try:
+            datadir.save(dump(snapshot))
+        except BaseException as exc:
+            os.write(write, f"{type(exc).__name__}: {exc}".encode()[:500])
+            code = 1
+        os._exit(code)  # no atexit, no thread joins: this process is a copy for one write
+    os.close(write)
+    return pid, read
+
+
+def _wait(pid: int, read: int) -> None:
+    with os.fdopen(read, "rb") as pipe:
+        error = pipe.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(error or f"the snapshot process ended with status {status}")
 
 
 # --- the local stack's hooks -------------------------------------------------------------------
