@@ -93,6 +93,16 @@ class Local:
         self.url = f"http://127.0.0.1:{self.port}"
         assert self.banner and self.banner[0] == f"alertbridge local is up: {self.url}", self.banner
 
+    def subscriptions(self) -> list[tuple[str, str]]:
+        """The emulator's SNS subscriptions (the local stack's own tap on the notifications topic)."""
+        import boto3
+
+        [emulator] = [line.split()[-1] for line in self.banner if line.strip().startswith("AWS emulator")]
+        sns = boto3.client("sns", region_name="us-east-1", endpoint_url=emulator)
+        return sorted(
+            (s["SubscriptionArn"], s["Endpoint"]) for s in sns.list_subscriptions()["Subscriptions"]
+        )
+
     def data_lines(self) -> list[str]:
         return [line for line in self.banner if line.lstrip().startswith("data")]
 
@@ -115,6 +125,8 @@ def test_a_clean_stop_and_restart_keeps_everything(tmp_path: Path, receiver: Cal
         incident = wait_for(lambda: ab(first.url, "incidents", "list"))[0]
         wait_for(lambda: len(hook.requests) == 1)  # "opened", published once from the stream
         body = ab(first.url, "deliveries", "show", answer["delivery_id"])["body"]
+        subscriptions = first.subscriptions()
+        assert len(subscriptions) == 1
         assert first.stop() == 0
     finally:
         if first.proc.poll() is None:
@@ -124,6 +136,7 @@ def test_a_clean_stop_and_restart_keeps_everything(tmp_path: Path, receiver: Cal
     again = Local(data)
     try:
         assert "restored the snapshot saved" in again.data_lines()[0]
+        assert again.subscriptions() == subscriptions  # the same one, not a second
         assert [(s["id"], s["name"]) for s in ab(again.url, "services", "list")] == [(service["id"], "shop")]
         assert [i["id"] for i in ab(again.url, "incidents", "list")] == [incident["id"]]
         assert ab(again.url, "deliveries", "show", answer["delivery_id"])["body"] == body  # S3 kept it
