@@ -220,6 +220,12 @@ class DataDir:
             raise
         return self
 
+    def lock_fd(self) -> int:
+        """The lock file's descriptor (a forked snapshot writer keeps it: the lock is held until the
+        last snapshot begun is written)."""
+        assert self._lock is not None
+        return self._lock.fileno()
+
     def release(self) -> None:
         if self._lock is not None:
             self._lock.close()  # closing the file releases the lock (as a kill does)
@@ -462,7 +468,7 @@ def _fork(datadir: DataDir, snapshot: Snapshot) -> tuple[int, int]:
         warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()
     if pid == 0:
-        os.close(read)
+        _close_inherited(keep={write, datadir.lock_fd()})
         code = 0
         try:
             datadir.save(dump(snapshot))
@@ -472,6 +478,16 @@ def _fork(datadir: DataDir, snapshot: Snapshot) -> tuple[int, int]:
         os._exit(code)  # no atexit, no thread joins: this process is a copy for one write
     os.close(write)
     return pid, read
+
+
+def _close_inherited(keep: set[int]) -> None:
+    """In the child: every descriptor but ``keep`` closed (the servers' sockets and connections are
+    the parent's: a connection the parent closes must not stay open here until the write ends)."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
 def _wait(pid: int, read: int) -> None:
