@@ -6,7 +6,8 @@ subscriptions, KMS keys with their key material, EventBridge rules) is pickled, 
 physical resource names and the stream pollers' checkpoints, as one snapshot taken while the
 emulator runs no call (a consistent cut: every AWS call is in it whole or not at all):
 
-- every ``SNAPSHOT_SECONDS`` while functions ran since the last one, and once more at a clean stop
+- every ``SNAPSHOT_SECONDS`` (or ``SPACING`` times what the last one took to write, when longer)
+  while functions ran since the last one, and once more at a clean stop
   (SIGINT/SIGTERM), after the API stopped taking requests and the poll loops finished their batch;
 - written atomically: a temporary file, fsync, rename over ``state.bin`` (the one it replaces is
   kept as ``state.prev.bin``), fsync of the directory. A ``kill -9`` leaves the last complete
@@ -48,6 +49,9 @@ from typing import IO, Any
 
 FORMAT = 1  # the snapshot's format; bump it with a migration from the one before
 SNAPSHOT_SECONDS = float(os.environ.get("ALERTBRIDGE_SNAPSHOT_SECONDS", "1"))
+# A snapshot costs a core for as long as it is written (seconds, for the state of 10,000 alerts):
+# the next one waits that long times this, so snapshots take at most 1/(1+SPACING) of a core.
+SPACING = 4.0
 FORK = hasattr(os, "fork")  # periodic snapshots in a forked child (else in the stack's process)
 STATE, PREVIOUS, MANIFEST, LOCK = "state.bin", "state.prev.bin", "manifest.json", "lock"
 _MAGIC = b"alertbridge-state\n"
@@ -269,14 +273,7 @@ class DataDir:
                 continue
             try:
                 snapshot = _read(path)
-            except (
-                OSError,
-                ValueError,
-                pickle.UnpicklingError,
-                EOFError,
-                AttributeError,
-                ImportError,
-            ) as exc:
+            except Exception as exc:  # any failure to read it back (damage, classes that moved): unreadable
                 failures.append(f"{path.name}: {exc}")
                 continue
             if failures:
@@ -398,7 +395,8 @@ class Keeper:
         self._write = threading.Lock()  # one writer at a time (the timer, the final save)
         self._thread = threading.Thread(target=self._run, name="snapshots", daemon=True)
         self.saves = 0
-        self.last_seconds = 0.0  # how long the last snapshot held the emulator (pickling)
+        self.last_seconds = 0.0  # how long the last snapshot held the emulator
+        self.write_seconds = 0.0  # how long the last one took to write (pickle, write, fsync)
         self.failure: str | None = None  # why the last snapshot failed, when it did
 
     def start(self) -> Keeper:
@@ -406,7 +404,7 @@ class Keeper:
         return self
 
     def _run(self) -> None:
-        while not self._stopping.wait(SNAPSHOT_SECONDS):
+        while not self._stopping.wait(max(SNAPSHOT_SECONDS, SPACING * self.write_seconds)):
             if self._activity() != self._saved_activity:
                 self._save_or_say(background=FORK)
 
@@ -438,10 +436,12 @@ class Keeper:
                 else:
                     payload = dump(snapshot)
             self.last_seconds = time.perf_counter() - started
+            began = time.perf_counter()
             if child is None:
                 self.datadir.save(payload)
             else:
                 _wait(*child)
+            self.write_seconds = time.perf_counter() - began
             self._saved_activity = activity
             self.saves += 1
 
