@@ -50,8 +50,9 @@ from typing import IO, Any
 FORMAT = 1  # the snapshot's format; bump it with a migration from the one before
 SNAPSHOT_SECONDS = float(os.environ.get("ALERTBRIDGE_SNAPSHOT_SECONDS", "1"))
 # A snapshot costs a core for as long as it is written (seconds, for the state of 10,000 alerts):
-# the next one waits that long times this, so snapshots take at most 1/(1+SPACING) of a core.
-SPACING = 4.0
+# the next one waits that long times this, so snapshots take at most 1/(1+SPACING) of a core
+# (the stack itself, one Python process, uses about one: a second core takes the snapshots).
+SPACING = 1.0
 FORK = hasattr(os, "fork")  # periodic snapshots in a forked child (else in the stack's process)
 STATE, PREVIOUS, MANIFEST, LOCK = "state.bin", "state.prev.bin", "manifest.json", "lock"
 _MAGIC = b"alertbridge-state\n"
