@@ -190,7 +190,7 @@ def test_alertbridge_local_prints_its_url_and_stops_cleanly_on_sigterm() -> None
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", str(port)],
+        [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", str(port), "--ephemeral"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -200,8 +200,10 @@ def test_alertbridge_local_prints_its_url_and_stops_cleanly_on_sigterm() -> None
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.strip() == f"alertbridge local is up: http://127.0.0.1:{port}"
+        banner = [proc.stdout.readline().rstrip("\n") for _ in range(5)]
+        assert banner[-1] == "  data            ephemeral: nothing is kept (--data DIR keeps it)", banner
         busy = subprocess.run(
-            [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", str(port)],
+            [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", str(port), "--ephemeral"],
             check=False,
             capture_output=True,
             text=True,

@@ -227,3 +227,34 @@ def test_the_stream_holds_committed_transactions_and_no_cancelled_one(table: tup
     handler = Recorder()
     StreamPoller(client, None, source(arn), handler).drain()
     assert handler.batches == [["inc_a"] * 4]
+
+
+def test_a_poller_resumes_from_a_saved_checkpoint_after_what_was_done(table: tuple[Any, str, str]) -> None:
+    """What the local stack's data directory keeps: a new poller resumed from ``checkpoints()``
+    neither repeats the records done nor skips the ones read and not done (a failed record heads it)."""
+    db, _, arn = table
+    put(db, "inc_1")
+    put(db, "inc_2")
+    first = Recorder(
+        lambda batch: {"batchItemFailures": [{"itemIdentifier": batch[1]["dynamodb"]["SequenceNumber"]}]}
+    )
+    poller = StreamPoller(streams(), None, source(arn, max_retries=-1), first)
+    poller.poll_once()  # inc_1 done, inc_2 failed: read, not done
+    assert first.batches == [["inc_1", "inc_2"]]
+    saved = poller.checkpoints()
+    [position] = saved.values()
+    assert set(position) == {"at"}
+    put(db, "inc_3")
+
+    again = Recorder()
+    resumed = StreamPoller(streams(), None, source(arn), again)
+    resumed.resume(saved)
+    resumed.drain()
+    assert again.batches == [["inc_2", "inc_3"]]
+    assert set(next(iter(resumed.checkpoints().values()))) == {"after"}
+    put(db, "inc_4")
+    later = Recorder()
+    third = StreamPoller(streams(), None, source(arn), later)
+    third.resume(resumed.checkpoints())
+    third.drain()
+    assert later.batches == [["inc_4"]]

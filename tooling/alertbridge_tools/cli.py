@@ -164,6 +164,14 @@ def _parser() -> argparse.ArgumentParser:
 
     local = sub.add_parser("local", help="run the whole stack here (no Docker, no AWS account)")
     local.add_argument("--port", type=int, default=3000)
+    kept = local.add_mutually_exclusive_group()
+    kept.add_argument(
+        "--data",
+        metavar="DIR",
+        help="keep the state here (default: $ALERTBRIDGE_DATA, else $XDG_DATA_HOME/alertbridge, "
+        "else ~/.local/share/alertbridge)",
+    )
+    kept.add_argument("--ephemeral", action="store_true", help="keep nothing (a throwaway run)")
     local.add_argument(
         "--demo", action="store_true", help="also create a demo service and fire the vendor samples"
     )
@@ -541,9 +549,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     if args.group == "local":
-        from alertbridge_tools import demo, local  # noqa: PLC0415
+        from alertbridge_tools import datadir, demo, local  # noqa: PLC0415
 
-        return local.run(args.port, on_ready=demo.on_ready if args.demo else None)
+        data = datadir.choose(args.data, args.ephemeral, os.environ)
+        return local.run(args.port, on_ready=demo.on_ready if args.demo else None, data=data)
     if args.group == "invoke":
         from alertbridge_tools import invoke  # noqa: PLC0415
 

@@ -69,6 +69,12 @@ class ServiceLocks:
             with self._locks[group]:
                 yield
             return
+        with self.every():
+            yield
+
+    @contextlib.contextmanager
+    def every(self) -> Iterator[None]:
+        """Every group's lock, in one fixed order: no emulated call runs inside."""
         with contextlib.ExitStack() as stack:
             for lock in self._locks.values():
                 stack.enter_context(lock)
@@ -81,6 +87,7 @@ class MotoServer:
         moto_speedups.apply()
         self._app = DomainDispatcherApplication(create_backend_app)
         self._locks = ServiceLocks()
+        self.closed = False  # after the local stack's last snapshot: no call may change the state
         # Raises OSError (address in use) here, before any thread starts.
         self._server: BaseWSGIServer = make_server(
             host, port, self._locked, threaded=True, request_handler=MotoRequestHandler
@@ -94,6 +101,9 @@ class MotoServer:
 
     def _locked(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         with self._locks.held(environ.get("HTTP_AUTHORIZATION")):
+            if self.closed:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"the emulator is stopping"]
             return list(self._app(environ, start_response))
 
     def send(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
@@ -118,12 +128,27 @@ class MotoServer:
             data=body or b"",
         ).get_environ()
         with self._locks.held(environ.get("HTTP_AUTHORIZATION")):
+            if self.closed:
+                return None  # botocore sends it over HTTP: answered 503 there
             chunks, status, headers = run_wsgi_app(self._app, environ, buffered=True)
             data = b"".join(chunks)
         answer = HTTPHeaders()
         for name, value in headers.items():
             answer[name] = value
         return AWSResponse(request.url, int(status.split(" ", 1)[0]), answer, MockRawResponse(data))
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """No emulated call runs inside (the local stack's snapshots: a consistent cut)."""
+        with self._locks.every():
+            yield
+
+    @contextlib.contextmanager
+    def closing(self) -> Iterator[None]:
+        """As ``exclusive``; every call after it is refused (503): the last snapshot stays the last."""
+        with self._locks.every():
+            yield
+            self.closed = True
 
     def start(self) -> MotoServer:
         self._thread.start()

@@ -123,6 +123,7 @@ class Harness:
             name: _Environments(self, name, max(1, (concurrency or {}).get(name, 1)))
             for name in stack.functions
         }
+        self.invocations = 0  # every function invocation (the local stack snapshots after activity)
         self.sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
         self.handlers: dict[str, Handler] = {name: fn.load() for name, fn in stack.functions.items()}
         self.pollers = [
@@ -160,10 +161,12 @@ class Harness:
         parameters: dict[str, str] | None = None,
         concurrency: Callable[[Stack], Mapping[str, int]] | None = None,
         environment: Mapping[str, str] | None = None,
+        existing: Stack | None = None,
     ) -> Harness:
-        """``concurrency``: from the stack, how many execution environments each function may have."""
+        """``concurrency``: from the stack, how many execution environments each function may have.
+        ``existing``: the resources an emulator restored from a data directory holds (reused)."""
         session = boto3.Session(region_name=REGION)
-        stack = create_stack(session, parameters=parameters, endpoint_url=endpoint_url)
+        stack = create_stack(session, parameters=parameters, endpoint_url=endpoint_url, existing=existing)
         return cls(
             stack,
             endpoint_url=endpoint_url,
@@ -175,6 +178,7 @@ class Harness:
         environments = self._environments[function]
 
         def invoke(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+            self.invocations += 1
             return environments.run(event)
 
         return invoke

@@ -20,10 +20,12 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
+from alertbridge_tools import datadir
 from alertbridge_tools.apigw import proxy_event
 from alertbridge_tools.emulator import MotoServer
 from alertbridge_tools.template import EventSource, Stack
@@ -59,6 +61,11 @@ class _Server(ThreadingHTTPServer):
     # resets connections under a burst of 50; API Gateway never does.
     request_queue_size = 128
 
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.active = 0  # requests being answered (a stop lets them finish before the last snapshot)
+        self.idle = threading.Condition()
+
 
 class LocalStack:
     def __init__(
@@ -68,7 +75,10 @@ class LocalStack:
         *,
         quiet: bool = False,
         notifications_out: TextIO | None = None,
+        data: Path | None = None,
     ) -> None:
+        """``data``: the data directory to keep the state in (restored from it when it has one);
+        None: ephemeral, nothing is kept (what tests and benchmarks use)."""
         try:
             self.http = _Server((host, port), _Handler)
         except OSError as exc:
@@ -78,10 +88,17 @@ class LocalStack:
                 ) from exc
             raise
         self.http.daemon_threads = True
+        try:
+            self.datadir = datadir.DataDir(data).acquire() if data else None
+        except datadir.DataDirError:
+            self.http.server_close()
+            raise
         self.http.quiet = quiet  # type: ignore[attr-defined]
         self.base_url = f"http://{host}:{self.http.server_port}"
         self.http.base_url = self.base_url  # type: ignore[attr-defined]
-        self.emulator = MotoServer(host).start()
+        self.emulator = MotoServer(host)
+        restored = datadir.restore(self.datadir) if self.datadir else None
+        self.emulator.start()
         for name, value in {
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
@@ -113,7 +130,12 @@ class LocalStack:
             # The calls to the emulator run in process and never wait on a socket: a batch's keys
             # one after the other; the incident function scales by its pollers instead (_pollers).
             environment={"KEY_WORKERS": "1"},
+            existing=datadir.existing(restored),
         )
+        self.keeper = (
+            datadir.keep(self.datadir, self.emulator, self.harness, restored) if self.datadir else None
+        )
+        self.data_banner = datadir.banner(self.datadir, restored)
         if quiet:
             from alertbridge.observability import logger  # noqa: PLC0415
 
@@ -145,6 +167,8 @@ class LocalStack:
         for thread in self._pollers:
             thread.start()
         self._scheduler.start()
+        if self.keeper:
+            self.keeper.start()
         return self
 
     def _schedule(self) -> None:
@@ -179,6 +203,10 @@ class LocalStack:
         deadline = time.monotonic() + 5  # one budget for every loop: a stop never takes 5 s per thread
         for thread in [*self._pollers, self._scheduler]:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self.keeper:  # the last snapshot, once the requests being answered are done
+            with self.http.idle:
+                self.http.idle.wait_for(lambda: self.http.active == 0, max(0.0, deadline - time.monotonic()))
+            self.keeper.stop(final=self.emulator.closing)
         self._events.unregister("before-send", unique_id=self.emulator.url)
         self.emulator.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -247,6 +275,18 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "alertbridge-local"
 
     def _serve(self) -> None:
+        server = self.server
+        assert isinstance(server, _Server)
+        with server.idle:
+            server.active += 1
+        try:
+            self._serve_one()
+        finally:
+            with server.idle:
+                server.active -= 1
+                server.idle.notify_all()
+
+    def _serve_one(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST_BYTES:
             self._reply(413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}')
@@ -320,12 +360,16 @@ def _decode(payload: str, is_base64: bool) -> bytes:
     return base64.b64decode(payload) if is_base64 else payload.encode()
 
 
-def run(port: int, on_ready: Callable[[LocalStack], None] | None = None) -> int:
-    """Start, print the base URL, serve until Ctrl-C or SIGTERM."""
+def run(port: int, on_ready: Callable[[LocalStack], None] | None = None, data: Path | None = None) -> int:
+    """Start, print the base URL, serve until Ctrl-C or SIGTERM (``data``: the data directory;
+    None: ephemeral)."""
     try:
-        stack = LocalStack(port).start()
+        stack = LocalStack(port, data=data).start()
     except PortInUse as exc:
         print(f"alertbridge local: {exc}. Stop it or choose another port with --port.", file=sys.stderr)
+        return 2
+    except datadir.DataDirError as exc:
+        print(f"alertbridge local: {exc}", file=sys.stderr)
         return 2
     stopped = threading.Event()
 
@@ -341,6 +385,8 @@ def run(port: int, on_ready: Callable[[LocalStack], None] | None = None) -> int:
     )
     print(f"  status page GET {stack.base_url}/status   (and /status.json)", flush=True)
     print(f"  AWS emulator    {stack.emulator.url}", flush=True)
+    for line in stack.data_banner:
+        print(line, flush=True)
     if on_ready:
         on_ready(stack)
     stopped.wait()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -67,6 +68,7 @@ class StreamPoller:
         self._source = source
         self._handler = handler
         self._filters = [EventPattern(p, json.loads(p)) for p in source.filters]
+        self._position = threading.Lock()  # checkpoints() reads from another thread (the snapshots)
         description = streams.describe_stream(StreamArn=source.stream_arn)["StreamDescription"]
         self._shards = [_Shard(s["ShardId"]) for s in description["Shards"]]
         if source.starting_position == "LATEST":
@@ -101,6 +103,39 @@ class StreamPoller:
             total.dead_lettered += step.dead_lettered
         return total
 
+    # --- a checkpoint kept across restarts (the local stack's data directory) -----------------
+    def checkpoints(self) -> dict[str, dict[str, str]]:
+        """Per shard, where the mapping resumes: at the first record read but not yet done, or
+        after the last one read (every record before it done); shards never read are left out."""
+        found: dict[str, dict[str, str]] = {}
+        with self._position:
+            for shard in self._shards:
+                if shard.pending:
+                    found[shard.shard_id] = {"at": shard.pending[0]["dynamodb"]["SequenceNumber"]}
+                elif shard.last_read is not None:
+                    found[shard.shard_id] = {"after": shard.last_read}
+        return found
+
+    def resume(self, checkpoints: dict[str, dict[str, str]]) -> None:
+        """Continue from saved ``checkpoints`` (as a mapping resumes from its own after a restart)."""
+        for shard in self._shards:
+            saved = checkpoints.get(shard.shard_id)
+            if saved is None:
+                continue
+            shard.pending.clear()
+            shard.segments.clear()
+            shard.attempts = 0
+            if "after" in saved:
+                shard.last_read, shard.iterator = saved["after"], None
+            else:
+                shard.last_read = None
+                shard.iterator = self._streams.get_shard_iterator(
+                    StreamArn=self._source.stream_arn,
+                    ShardId=shard.shard_id,
+                    ShardIteratorType="AT_SEQUENCE_NUMBER",
+                    SequenceNumber=saved["at"],
+                )["ShardIterator"]
+
     # --- reading ------------------------------------------------------------------------------
     def _read(self, shard: _Shard) -> None:
         if len(shard.pending) >= self._source.batch_size:
@@ -123,11 +158,12 @@ class StreamPoller:
         resp = self._streams.get_records(ShardIterator=iterator, Limit=1000)
         if shard.last_read is None:
             shard.iterator = resp.get("NextShardIterator", shard.iterator)
-        for raw in resp.get("Records", []):
-            shard.last_read = raw["dynamodb"]["SequenceNumber"]
-            record = self._record(raw)
-            if self._matches(record):
-                shard.pending.append(record)
+        read = [(raw["dynamodb"]["SequenceNumber"], self._record(raw)) for raw in resp.get("Records", [])]
+        with self._position:  # what was read and where reading stands move together
+            for sequence, record in read:
+                shard.last_read = sequence
+                if self._matches(record):
+                    shard.pending.append(record)
 
     def _matches(self, record: dict[str, Any]) -> bool:
         return not self._filters or any(f.matches_event(cast(Any, record)) for f in self._filters)
@@ -206,7 +242,8 @@ class StreamPoller:
 
     def _advance(self, shard: _Shard, count: int) -> None:
         """Checkpoint ``count`` records at the head (the current segment shrinks by as many)."""
-        del shard.pending[:count]
+        with self._position:
+            del shard.pending[:count]
         shard.attempts = 0
         if shard.segments:
             shard.segments[0] -= count

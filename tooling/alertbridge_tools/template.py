@@ -265,8 +265,11 @@ def create_stack(
     parameters: dict[str, str] | None = None,
     template_path: Path = TEMPLATE,
     endpoint_url: str | None = None,
+    existing: Stack | None = None,
 ) -> Stack:
-    """Create the template's data and messaging resources on the emulator the session points at."""
+    """Create the template's data and messaging resources on the emulator the session points at.
+    With ``existing`` (the local stack restarted on its data directory, the emulator's state put
+    back), the resources it names are reused as they are; only what the template adds is created."""
     template = load_template(template_path)
     params = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
     params.update({"Stage": "dev"} | (parameters or {}))
@@ -286,7 +289,16 @@ def create_stack(
         by_type.setdefault(spec["Type"], []).append(logical)
     suffix = uuid.uuid4().hex[:8]
 
+    def reuse(logical: str) -> bool:
+        if existing is None or logical not in existing.physical:
+            return False
+        stack.physical[logical] = existing.physical[logical]
+        stack.attributes.update({k: v for k, v in existing.attributes.items() if k[0] == logical})
+        return True
+
     for logical in by_type.get("AWS::DynamoDB::Table", []):
+        if reuse(logical):
+            continue
         props = resolver.value(resources[logical]["Properties"])
         name = f"alertbridge-{logical.lower()}-{suffix}"
         kwargs: dict[str, Any] = {
@@ -310,12 +322,16 @@ def create_stack(
         stack.attributes[(logical, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
 
     for logical in by_type.get("AWS::S3::Bucket", []):
+        if reuse(logical):
+            continue
         name = f"alertbridge-{logical.lower()}-{suffix}"
         client("s3").create_bucket(Bucket=name)
         stack.physical[logical] = name
         stack.attributes[(logical, "Arn")] = f"arn:aws:s3:::{name}"
 
     for logical in by_type.get("AWS::Events::EventBus", []):
+        if reuse(logical):
+            continue
         props = resolver.value(resources[logical]["Properties"])
         name = f"{props['Name']}-{suffix}"
         arn = client("events").create_event_bus(Name=name)["EventBusArn"]
@@ -324,11 +340,15 @@ def create_stack(
         stack.attributes[(logical, "Name")] = name
 
     for logical in by_type.get("AWS::KMS::Key", []):
+        if reuse(logical):
+            continue
         resp = client("kms").create_key(Description=f"alertbridge {logical}")["KeyMetadata"]
         stack.physical[logical] = resp["KeyId"]
         stack.attributes[(logical, "Arn")] = resp["Arn"]
 
     for logical in by_type.get("AWS::SNS::Topic", []):
+        if reuse(logical):
+            continue
         name = f"alertbridge-{logical.lower()}-{suffix}"
         arn = client("sns").create_topic(Name=name)["TopicArn"]
         stack.physical[logical] = arn
@@ -341,6 +361,8 @@ def create_stack(
         key=lambda q: "RedrivePolicy" in resources[q].get("Properties", {}),
     )
     for logical in queues:
+        if reuse(logical):
+            continue
         raw = resources[logical].get("Properties", {})
         props = resolver.value(raw)
         name = f"alertbridge-{logical.lower()}-{suffix}"
@@ -360,6 +382,8 @@ def create_stack(
         stack.physical[logical] = f"alertbridge-{logical}"
 
     for logical in by_type.get("AWS::Events::Rule", []):
+        if reuse(logical):
+            continue
         props = resolver.value(resources[logical]["Properties"])
         bus = props.get("EventBusName", "default")
         arn = client("events").put_rule(
