@@ -177,8 +177,15 @@ def test_queued_and_in_flight_alerts_are_processed_once_after_a_restart(tmp_path
     stack stopped come back after the restart and each opens one incident."""
     data = tmp_path / "data"
     stack = LocalStack(port=0, quiet=True, data=data).start()
-    held = stack.harness._locks["IncidentFunction"]
-    held.acquire()  # the incident function is busy: its poller receives a batch and waits
+    held = threading.Event()
+    environments = stack.harness._environments["IncidentFunction"]
+    run = environments.run
+
+    def busy(event: dict[str, Any]) -> dict[str, Any]:
+        held.wait()  # the incident function is busy: its pollers receive batches and wait
+        return run(event)
+
+    environments.run = busy  # type: ignore[method-assign]
     try:
         service = ab(stack.base_url, "services", "create", "queued")
         token = ab(stack.base_url, "sources", "add", service["id"], "kapacitor")["token"]
@@ -206,7 +213,7 @@ def test_queued_and_in_flight_alerts_are_processed_once_after_a_restart(tmp_path
         stopping = threading.Thread(target=stack.stop)
         stopping.start()
         time.sleep(6)  # past the stop's budget for the poll loops: the snapshot is taken meanwhile
-        held.release()  # the held batch now meets a closed emulator and fails: nothing changes
+        held.set()  # the held batches now meet a closed emulator and fails: nothing changes
         stopping.join(timeout=60)
     saved = datadir._read(data / datadir.STATE)
     [sqs] = saved.backends["sqs"].values()
