@@ -2,8 +2,10 @@
 
 Order matters and is the point of this module:
 1. the token is checked before anything else (unknown: 404, nothing stored);
-2. the alerts go to the bus;
-3. the body is kept raw with its outcome, and whether the bus took it, before we answer (nothing a
+2. the service's alert rules apply to the normalized alerts (``alertbridge.rules``: tag, re-rate,
+   route, re-key, suppress), so the bus carries each alert's final service and key;
+3. the alerts go to the bus;
+4. the body is kept raw with its outcome, and whether the bus took it, before we answer (nothing a
    vendor sent is lost). If the bus would not take the alerts we answer 503 so the vendor retries,
    and the delivery stays marked unpublished for replay. Event ids are deterministic, so a retry or
    a replay never counts twice downstream.
@@ -20,14 +22,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from alertbridge import vendors
+from alertbridge import rules, vendors
 from alertbridge.http import Answer
 from alertbridge.models.records import DeliveryRecord, Outcome, Source
-from alertbridge.normalize import normalize
+from alertbridge.normalize import Normalized, normalize
 from alertbridge.observability import logger
 from alertbridge.settings import MAX_BODY_BYTES
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore, new_delivery_id, safe_headers
+from alertbridge.store.rules import RuleStore
 from alertbridge.store.sources import SourceStore
 from alertbridge.text import validation_message
 from alertbridge.timestamps import now
@@ -43,6 +46,7 @@ class Ingest:
         sources: SourceStore,
         deliveries: DeliveryStore,
         publisher: Publisher,
+        rule_store: RuleStore,
         *,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
@@ -51,6 +55,7 @@ class Ingest:
         self._sources = sources
         self._deliveries = deliveries
         self._publisher = publisher
+        self._rules = rule_store
         self._max_body = max_body
 
     def handle(self, token: str | None, body: bytes, headers: Mapping[str, str]) -> Answer:
@@ -108,6 +113,7 @@ class Ingest:
             logger.exception("mapping failed", extra={"source": self.kind})
             reason = "the body could not be mapped (kept; replay it once the mapping is fixed)"
             return self._reject(source, delivery, delivery_id, 422, reason, test)
+        self._apply_rules(source, delivery, result)
 
         status = 202
         stored = self._record(
@@ -129,6 +135,13 @@ class Ingest:
             },
             delivery_id,
         )
+
+    def _apply_rules(self, source: Source, delivery: Delivery, result: Normalized) -> None:
+        """The rules of the source's service (cached a minute), in order; an alert a rule suppresses
+        stays in the outcomes, off the bus."""
+        if result.alerts:
+            rule_set = self._rules.get(source.service_id, cached=True)
+            rules.apply(result, rule_set, lambda: rules.vendor_objects_of(self.mapping, delivery))
 
     def _reject(
         self, source: Source, delivery: Delivery, delivery_id: str, status: int, reason: str, test: bool

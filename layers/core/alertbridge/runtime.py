@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from alertbridge.store.incidents import IncidentStore
     from alertbridge.store.notifications import NotificationStore
     from alertbridge.store.notify_queue import NotifyQueue
+    from alertbridge.store.rules import RuleStore
     from alertbridge.store.sources import SourceStore
     from alertbridge.store.topic import Topic
 
@@ -51,6 +52,13 @@ def source_store() -> SourceStore:
     from alertbridge.store.sources import SourceStore  # noqa: PLC0415
 
     return SourceStore(dynamodb(), settings().table)
+
+
+@cache
+def rule_store() -> RuleStore:
+    from alertbridge.store.rules import RuleStore  # noqa: PLC0415
+
+    return RuleStore(dynamodb(), settings().table)
 
 
 @cache
@@ -133,7 +141,7 @@ def notify_queue() -> NotifyQueue:
 
 def reset() -> None:
     """Forget every client and adapter (tests and the local stack switch environments)."""
-    built = (settings, dynamodb, s3, source_store, delivery_store, incident_store, publisher)
+    built = (settings, dynamodb, s3, source_store, rule_store, delivery_store, incident_store, publisher)
     for fn in (*built, incident_event_publisher, channel_store, topic, notification_store, notify_queue):
         fn.cache_clear()
 

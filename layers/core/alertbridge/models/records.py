@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertbridge.models.alert import Action
+from alertbridge.models.alert import Action, AppliedRule
 
 RecoveryPolicy = Literal["resolve", "monitor"]
 
@@ -49,7 +49,8 @@ class Source(BaseModel):
     token_rotated_at: datetime | None = None
 
 
-Outcome = Literal["accepted", "ignored", "rejected"]
+Outcome = Literal["accepted", "ignored", "suppressed", "rejected"]
+OUTCOMES: tuple[Outcome, ...] = ("accepted", "ignored", "suppressed", "rejected")
 
 
 class AlertOutcome(BaseModel):
@@ -63,6 +64,8 @@ class AlertOutcome(BaseModel):
     event_id: str | None = None
     action: Action | None = None
     dedup_key: str | None = None
+    service_id: str | None = None  # the service a route rule moved it to
+    rules: list[AppliedRule] = Field(default_factory=list)  # the rules that changed or suppressed it
 
 
 class DeliveryRecord(BaseModel):
