@@ -84,8 +84,8 @@ def _check_calls(name: str, expression: str, node: dict[str, Any]) -> None:
         signature = known["signature"]
         variadic = bool(signature) and signature[-1].get("variadic", False)
         wanted = len(signature)
-        if len(args) < wanted - variadic or (not variadic and len(args) > wanted):
-            count = f"at least {wanted - 1}" if variadic else str(wanted)
+        if len(args) < wanted or (not variadic and len(args) > wanted):
+            count = f"at least {wanted}" if variadic else str(wanted)
             message = f"{function}() takes {count} argument(s), got {len(args)}"
             raise RuleInvalid(_at(name, message, expression, position))
     for child in node.get("children", []):
