@@ -19,7 +19,7 @@ does not match: a rule never loses an alert.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -70,11 +70,12 @@ def compile_checked(name: str, expression: str) -> ParsedResult:
     except jmespath_errors.ParseError as exc:
         what = "incomplete expression" if exc.token_type is None else f"unexpected {exc.token_value!r}"
         raise RuleInvalid(_at(name, what, expression, exc.lex_position)) from exc
-    _check_calls(name, expression, result.parsed)
+    _check_calls(name, expression, dict(result.parsed))
     return result
 
 
-def _check_calls(name: str, expression: str, node: dict[str, Any]) -> None:
+def _check_calls(name: str, expression: str, node: Mapping[str, Any]) -> None:
+    """Unknown functions and wrong argument counts, which jmespath reports only when evaluating."""
     if node.get("type") == "function_expression":
         function, args = node["value"], node.get("children", [])
         known = _functions().get(function)
