@@ -230,3 +230,38 @@ def test_test_alerts_and_replays_go_through_the_rules(stack: Harness, service_id
     assert [o["outcome"] for o in replayed.body["alerts"]] == ["suppressed"] * 3
     test_alert = stack.call("POST", f"/api/sources/{hook.source_id}/test-alert")
     assert test_alert.body["outcome"] == "suppressed"
+
+
+def test_a_rule_change_made_elsewhere_takes_effect_within_a_minute(stack: Harness, service_id: str) -> None:
+    """Another container's change (here: another store on the same table) reaches a warm ingest
+    function once its cached copy is 60 s old, by the controlled clock."""
+    from alertbridge import operations, timestamps
+    from alertbridge.store.rules import CACHE_SECONDS, RuleStore
+
+    hook = add_hook(stack, service_id, "kapacitor")
+    elsewhere = RuleStore(runtime.dynamodb(), stack.stack.physical["Table"])
+
+    def outcome(n: int) -> str:
+        alert = {**sample_json("kapacitor-critical.json"), "id": f"cpu:{n}"}
+        result: str = post_json(stack, "kapacitor", hook.token, alert).body["alerts"][0]["outcome"]
+        return result
+
+    try:
+        assert outcome(1) == "accepted"  # the service's (empty) rules are now cached
+        operations.add_rule(
+            runtime.source_store(),
+            elsewhere,
+            service_id,
+            {"name": "all", "kind": "suppress", "when": "`true`"},
+        )
+        assert outcome(2) == "accepted"
+        stack.advance(CACHE_SECONDS - 1)
+        assert outcome(3) == "accepted"
+        stack.advance(2)
+        assert outcome(4) == "suppressed"
+        operations.remove_rule(runtime.source_store(), elsewhere, service_id, "r_1")
+        assert outcome(5) == "suppressed"
+        stack.advance(CACHE_SECONDS + 1)
+        assert outcome(6) == "accepted"
+    finally:
+        timestamps.reset_clock()
