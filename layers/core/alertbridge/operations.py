@@ -433,8 +433,8 @@ def dry_run(
             if today.suppressed_by is not None:
                 continue  # suppressed today: the new rule would not see it
             alerts += 1
-            verdict = rules.evaluate([rule], today.alert, vendor)
-            if verdict.applied:
+            verdict = rules.evaluate([*current.rules, rule], alert, vendor)
+            if rule.applied in verdict.applied:  # e.g. not a route when an earlier one routed it
                 matches.append(_would(record.id, index, today.alert, verdict))
     return DryRun(rule, len(listed), alerts, matches)
 
