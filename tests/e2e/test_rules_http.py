@@ -148,3 +148,40 @@ def test_an_invalid_rule_is_refused_naming_where(
     assert cli.main(["--url", local.base_url, "rules", "add", service, "--rule", bad]) == 1
     err = capsys.readouterr().err
     assert "invalid rule: when: Unclosed ' delimiter at position 9" in err and "(HTTP 400)" in err
+
+
+def test_the_readme_rules_work_as_written(local: LocalStack, tmp_path: Path) -> None:
+    """The README's rule files (the `cat > NAME.json <<'JSON'` blocks of its Rules section), with
+    its placeholder service ids filled in, added with the README's commands."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    files = dict(re.findall(r"cat > (\S+)\.json <<'JSON'\n(.*?)\nJSON\n", readme, re.S))
+    assert set(files) == {"hosts", "staging", "by-server"}
+    security = ab(local, "services", "create", "security")["id"]
+    hosts = ab(local, "services", "create", "hosts")["id"]
+    source = ab(local, "sources", "add", security, "threatstack")
+    paths = {}
+    for name, text in files.items():
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(text.replace("svc_HOSTS", hosts))
+    assert (
+        ab(local, "rules", "test", security, "--rule", str(paths["hosts"]), "--last", "500")["matched"] == 0
+    )
+    ab(local, "rules", "add", security, "--rule", str(paths["hosts"]))
+    ab(local, "rules", "add", security, "--rule", str(paths["staging"]), "--position", "1")
+    ab(local, "rules", "add", security, "--rule", str(paths["by-server"]))
+    assert [r["name"] for r in ab(local, "rules", "list", security)["rules"]] == [
+        "staging noise",
+        "hosts team",
+        "title and server",
+    ]
+    batch = sample_json("threatstack-batch.json")
+    batch["alerts"][2]["title"] = "staging: root login"
+    status, answer = post(source["webhook_url"], json.dumps(batch).encode())
+    assert status == 202
+    assert [a["outcome"] for a in answer["alerts"]] == ["accepted", "accepted", "suppressed"]
+    assert answer["alerts"][0]["dedup_key"] == "Suspicious Process Started: nc -lvp 4444 by root:ip-10-0-1-23"
+    assert answer["alerts"][0]["service_id"] == hosts
+    assert ab(local, "rules", "move", security, "r_2", "3", "--expected-version", "3")["version"] == 4
+    assert ab(local, "rules", "remove", security, "r_1")["version"] == 5
