@@ -71,8 +71,11 @@ def test_route_one_threatstack_batch_to_two_services_by_server(stack: Harness, s
     )
     assert (second["service_id"], [r["id"] for r in second["rules"]]) == (db, [to_db["id"]])
     assert "service_id" not in third and "rules" not in third
+    retry = post_json(stack, "threatstack", hook.token, threatstack_batch())  # the vendor retries
+    assert [o["event_id"] for o in retry.body["alerts"]] == [o["event_id"] for o in resp.body["alerts"]]
     stack.pump()
     [web_incident], [db_incident] = incidents_of(web), incidents_of(db)
+    assert web_incident.alert_count == db_incident.alert_count == 1  # a retry never counts twice
     assert web_incident.title.startswith("Suspicious Process")
     assert f"routed by rule {to_web['id']} 'web hosts'" in web_incident.timeline[0].message
     assert f"routed by rule {to_db['id']} 'db team'" in db_incident.timeline[0].message
@@ -265,3 +268,31 @@ def test_a_rule_change_made_elsewhere_takes_effect_within_a_minute(stack: Harnes
         assert outcome(6) == "accepted"
     finally:
         timestamps.reset_clock()
+
+
+def test_rules_that_cannot_be_read_keep_the_delivery_unpublished_for_replay(
+    stack: Harness, service_id: str
+) -> None:
+    """Never publish an alert its service's rules were not applied to: 503 (the vendor retries), the
+    delivery kept unpublished; a replay applies the rules."""
+    from tests.faults import aws_error
+
+    hook = add_hook(stack, service_id, "kapacitor")
+    rule = add_rule(stack, service_id, name="all", kind="suppress", when="`true`")
+    is_rules = lambda request: request.get("Key", {}).get("PK", {}).get("S", "").startswith("RULES#")  # noqa: E731
+    with aws_error(
+        runtime.dynamodb(), "dynamodb.GetItem", "ProvisionedThroughputExceededException", is_rules
+    ) as failed:
+        resp = post_json(stack, "kapacitor", hook.token, sample_json("kapacitor-critical.json"))
+    assert failed and resp.status == 503, resp.body
+    assert resp.body["error"] == "temporarily unable to read the alert rules; retry later"
+    assert queued(stack) == 0
+    record, _ = runtime.delivery_store().get(resp.body["delivery_id"])
+    assert (record.outcome, record.published, record.status_code) == ("accepted", False, 503)
+    unpublished = stack.call("GET", "/api/deliveries", query={"service": service_id, "only": "unpublished"})
+    assert [d["id"] for d in unpublished.body["deliveries"]] == [record.id]
+    replayed = stack.call("POST", f"/api/deliveries/{record.id}/replay")
+    assert replayed.body["alerts"][0]["reason"] == f"suppressed by rule {rule['id']} 'all'"
+    assert runtime.delivery_store().get(record.id)[0].published
+    stack.pump()
+    assert incidents_of(service_id) == []

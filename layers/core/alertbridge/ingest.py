@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from alertbridge import vendors
@@ -113,19 +114,29 @@ class Ingest:
             logger.exception("mapping failed", extra={"source": self.kind})
             reason = "the body could not be mapped (kept; replay it once the mapping is fixed)"
             return self._reject(source, delivery, delivery_id, 422, reason, test)
-        self._apply_rules(source, delivery, result)
+        try:
+            self._apply_rules(source, delivery, result)
+            status = 202
+        except (BotoCoreError, ClientError):
+            # Never publish alerts the service's rules were not applied to: keep the delivery
+            # unpublished (a replay applies them) and answer 503 so the vendor retries.
+            logger.exception("alert rules unavailable; delivery kept unpublished")
+            status = 503
 
-        status = 202
         stored = self._record(
             source, delivery, delivery_id, result.outcome, None, status, result.outcomes, test
         )
         stored.replays = replay_of.replays + 1 if replay_of else 0
         try:
-            if result.alerts:
+            if result.alerts and status == 202:
                 self._publisher.publish(result.alerts)
-            stored.published = True
+            stored.published = status == 202
         finally:  # kept either way; on PublishError as unpublished, and the caller answers 503
             self._deliveries.put(stored, body)
+        if status == 503:
+            return Answer.error(
+                503, "temporarily unable to read the alert rules; retry later", delivery_id=delivery_id
+            )
         return Answer(
             status,
             {
