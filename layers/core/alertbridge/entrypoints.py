@@ -64,7 +64,7 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
             "delivery answered",
             extra={
                 "status": answer.status,
-                "outcome": answer.body.get("outcome", "rejected"),
+                "outcome": answer.body.get("outcome", "rejected" if answer.status < 500 else "unpublished"),
                 "bytes": len(body),
             },
         )
@@ -74,6 +74,9 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
 
 
 def _count(metrics: EphemeralMetrics, answer: Answer) -> None:
+    if answer.status == 503:  # kept unpublished: the service's rules could not be read
+        metrics.add_metric(name="rules_unavailable", unit=MetricUnit.Count, value=1)
+        return
     if answer.status >= 400:
         metrics.add_metric(name="rejected", unit=MetricUnit.Count, value=1)
         return
