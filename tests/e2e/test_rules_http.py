@@ -183,5 +183,12 @@ def test_the_readme_rules_work_as_written(local: LocalStack, tmp_path: Path) -> 
     assert [a["outcome"] for a in answer["alerts"]] == ["accepted", "accepted", "suppressed"]
     assert answer["alerts"][0]["dedup_key"] == "Suspicious Process Started: nc -lvp 4444 by root:ip-10-0-1-23"
     assert answer["alerts"][0]["service_id"] == hosts
-    assert ab(local, "rules", "move", security, "r_2", "3", "--expected-version", "3")["version"] == 4
-    assert ab(local, "rules", "remove", security, "r_1")["version"] == 5
+    shown = human(local, "rules", "show", security, "r_3")
+    assert (
+        "title and server" in shown
+        and "key join(':', [title, vendor.server_or_region]) (window 86400 s)" in shown
+    )
+    assert "moved r_2 to 3 (rules version 4)" in human(
+        local, "rules", "move", security, "r_2", "3", "--expected-version", "3"
+    )
+    assert "removed r_1 (rules version 5)" in human(local, "rules", "remove", security, "r_1")

@@ -451,7 +451,10 @@ def _rules(args: argparse.Namespace, api: Client) -> None:
         emit(
             args,
             data,
-            lambda d: "\n".join(f"{k:>10}: {_cell(v)}" for k, v in {**d, "does": _does(d)}.items()),
+            lambda d: "\n".join(  # whole: an expression is read here, not cut as in a table
+                f"{k:>10}: {json.dumps(v) if isinstance(v, dict) else v}"
+                for k, v in {**d, "does": _does(d)}.items()
+            ),
         )
     elif args.command == "move":
         data = api.request("POST", f"{base}/{args.rule_id}/move", {"position": args.position, **version})
