@@ -18,28 +18,32 @@ def _store(moto_server: str, table: str) -> RuleStore:
     return RuleStore(boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server), table)
 
 
-def test_concurrent_adds_all_land_with_distinct_ids(server_stack: Harness, moto_server: str) -> None:
+def test_concurrent_adds_land_once_each_with_distinct_ids(server_stack: Harness, moto_server: str) -> None:
     table = server_stack.stack.physical["Table"]
     service_id = runtime.source_store().create_service("rules").id
     barrier = threading.Barrier(THREADS)
 
-    def worker(n: int) -> str:
+    def worker(n: int) -> str | None:
         store = _store(moto_server, table)
         barrier.wait()
-        _, rule = operations.add_rule(
-            runtime.source_store(),
-            store,
-            service_id,
-            {"name": f"w{n}", "kind": "suppress", "when": "`false`"},
-        )
+        try:
+            _, rule = operations.add_rule(
+                runtime.source_store(),
+                store,
+                service_id,
+                {"name": f"w{n}", "kind": "suppress", "when": "`false`"},
+            )
+        except operations.Refused:  # "kept changing": a 409 the caller sees, never a lost change
+            return None
         return rule.id
 
     with ThreadPoolExecutor(THREADS) as pool:
-        ids = list(pool.map(worker, range(THREADS)))
+        results = list(pool.map(worker, range(THREADS)))
+    landed = [r for r in results if r is not None]
     final = _store(moto_server, table).get(service_id)
-    assert sorted(ids) == sorted(r.id for r in final.rules)
-    assert len(set(ids)) == THREADS and final.version == THREADS
-    assert sorted(r.name for r in final.rules) == sorted(f"w{n}" for n in range(THREADS))
+    assert len(landed) >= THREADS // 2, results  # 10 tries each: refusals are rare
+    assert sorted(landed) == sorted(r.id for r in final.rules)  # every change that answered landed
+    assert len(set(landed)) == len(landed) and final.version == len(landed)  # once each, ids distinct
 
 
 def test_edits_against_the_same_version_one_wins_the_others_get_409(

@@ -252,7 +252,7 @@ def replay(
 
 
 # --- alert rules -----------------------------------------------------------------------------------
-RULE_TRIES = 5  # a rule change against concurrent changes of the same service's rules
+RULE_TRIES = 10  # a rule change against concurrent changes of the same service's rules
 
 
 def list_rules(sources: SourceStore, rule_store: RuleStore, service_id: str) -> RuleSet:

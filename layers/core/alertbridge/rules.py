@@ -38,7 +38,6 @@ from alertbridge.text import cut
 from alertbridge.vendors.base import Delivery, VendorMapping, vendor_objects
 
 MAX_VENDOR_BYTES = 256 * 1024  # a body larger than this shows rules no vendor fields (vendor: null)
-FIELDS = ("when", "dedup_key")  # a rule's expressions
 
 
 class RuleInvalid(ValueError):

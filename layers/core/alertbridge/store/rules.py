@@ -39,11 +39,10 @@ class RuleStore:
         if cached and hit and hit[0] > moment:
             return hit[1]
         resp = self._db.get_item(TableName=self._table, Key=self.key(service_id), ConsistentRead=True)
-        found = (
-            RuleSet.model_validate(from_item(resp["Item"]))
-            if "Item" in resp
-            else RuleSet(service_id=service_id)
-        )
+        if "Item" in resp:
+            found = RuleSet.model_validate(from_item(resp["Item"]))
+        else:  # no rules: nothing to validate (and no validator to build)
+            found = RuleSet.model_construct(service_id=service_id)
         self._cache[service_id] = (moment + timedelta(seconds=CACHE_SECONDS), found)
         return found
 
