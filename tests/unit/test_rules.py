@@ -257,3 +257,21 @@ def test_rules_never_lose_an_alert(chain: list[Rule], delivery: tuple[Normalized
     assert all(accepted_before[e] != "resolve" for e in suppressed)  # recoveries always pass
     for alert in result.alerts:
         CanonicalAlert.model_validate(alert.model_dump())  # still a valid contract
+
+
+def test_vendor_objects_are_each_alerts_own_part_of_the_body() -> None:
+    from alertbridge.vendors import kapacitor, stathat, threatstack
+    from alertbridge.vendors.base import Delivery
+
+    def objects(mapping: Any, body: bytes, content_type: str = "application/json") -> list[Any]:
+        delivery = Delivery(body=body, headers={"content-type": content_type}, received_at=NOW)
+        return rules.vendor_objects_of(mapping, delivery)
+
+    assert objects(threatstack, b'{"alerts": [{"id": "a"}, 3]}') == [{"id": "a"}, 3]
+    assert objects(threatstack, b'{"id": "bare", "severity": "1"}') == [{"id": "bare", "severity": "1"}]
+    assert objects(threatstack, b"not json") == []
+    assert objects(kapacitor, b'{"id": "cpu", "level": "OK"}') == [{"id": "cpu", "level": "OK"}]
+    form = "application/x-www-form-urlencoded"
+    assert objects(stathat, b"stat_name=errors&value=3", form) == [{"stat_name": "errors", "value": "3"}]
+    assert objects(stathat, b"CPU is high on web-1", "text/plain") == [{}]
+    assert objects(kapacitor, b"{" + b" " * rules.MAX_VENDOR_BYTES + b"}") == []  # too large: vendor is null
