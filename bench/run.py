@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import capacity  # noqa: E402  (bench/capacity.py)
 import notifications  # noqa: E402  (bench/notifications.py)
+import rules  # noqa: E402  (bench/rules.py)
 from awstime import aws_time  # noqa: E402  (bench/awstime.py)
 
 RESULTS = ROOT / "bench" / "results.json"
@@ -571,10 +572,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--only",
-        choices=["cold_start", "instructions", "normalize", "requests", "notify", "notify_latency", "size"],
+        choices=[
+            "cold_start",
+            "instructions",
+            "normalize",
+            "requests",
+            "notify",
+            "notify_latency",
+            "rules",
+            "size",
+        ],
         action="append",
         help="run only these sections (repeatable); requests includes cost; notify is the notifier's "
-        "cost and the AWS latency model (bench/notifications.py), notify_latency the local stack's",
+        "cost and the AWS latency model (bench/notifications.py), notify_latency the local stack's; "
+        "rules: the alert rules' evaluator in ingest vs the incident function (bench/rules.py)",
     )
     args = parser.parse_args(argv)
     repeat = 2 if args.quick else 7
@@ -587,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         "requests": lambda: requests_and_cost(args.quick),
         "notify": lambda: notifications.cost_and_model(args.quick, PRICE, figure),
         "notify_latency": lambda: notifications.local_latency(args.quick, figure),
+        "rules": lambda: rules.measure(args.quick, _function_environment(), figure),
         "size": deployment_sizes,
     }
     figures = [f for name, run in sections.items() if not args.only or name in args.only for f in run()]

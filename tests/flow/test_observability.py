@@ -117,6 +117,10 @@ def test_emf_metrics_per_source(
     stack.pump()
     stack.post("kapacitor", token, sample("kapacitor-ok.json"))
     stack.pump()
+    rule = {"name": "drop warnings", "kind": "suppress", "when": "severity == 'medium'"}
+    assert stack.call("POST", f"/api/services/{service_id}/rules", rule).status == 201
+    warning = {**json.loads(sample("kapacitor-critical.json")), "level": "WARNING", "id": "disk"}
+    assert stack.post("kapacitor", token, json.dumps(warning).encode()).body["outcome"] == "suppressed"
     emf = [r for r in lines(capsys.readouterr().out) if "_aws" in r]
     totals: dict[tuple[str, str, str], float] = {}
     for record in emf:
@@ -127,7 +131,8 @@ def test_emf_metrics_per_source(
                 value = record[name]
                 key = (record.get("service", ""), record.get("source", ""), name)
                 totals[key] = totals.get(key, 0) + (sum(value) if isinstance(value, list) else value)
-    assert totals[("ingest-kapacitor", "kapacitor", "received")] == 4
+    assert totals[("ingest-kapacitor", "kapacitor", "received")] == 5
+    assert totals[("ingest-kapacitor", "kapacitor", "suppressed")] == 1
     assert totals[("ingest-kapacitor", "kapacitor", "accepted")] == 3
     assert totals[("ingest-kapacitor", "kapacitor", "rejected")] == 1
     assert totals[("ingest-kapacitor", "kapacitor", "published")] == 3

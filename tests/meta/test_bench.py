@@ -38,6 +38,8 @@ def test_bench_runs_quickly_and_writes_results(tmp_path: Path) -> None:
         "notify.latency.aws_model.webhook_to_notification",
         "notify.latency.local.p50",
         "notify.latency.local.p99",
+        "rules.evaluate.50_rules_per_alert",
+        "rules.requests.ingest.rule_reads_per_delivery_warm",
     ):
         assert expected in names
     by_name = {f["name"]: f for f in figures}
@@ -46,6 +48,9 @@ def test_bench_runs_quickly_and_writes_results(tmp_path: Path) -> None:
     assert by_name["requests.ingest.threatstack_100_alerts"]["met"] is True
     one, many = (by_name[f"requests.incidents.100_messages_{k}"]["value"] for k in ("1_key", "100_keys"))
     assert one < many
+    # A warm ingest function reads a service's rules once a minute, not once per delivery.
+    assert by_name["rules.requests.ingest.rule_reads_per_delivery_warm"]["value"] == 0
+    assert by_name["rules.evaluate.50_rules_applied"]["value"] >= 1
     # Every incident's notification reached the loopback receiver; the notifier's requests are counted.
     assert by_name["notify.latency.local.missing"]["value"] == 0
     assert by_name["notify.requests.notifier.dynamodb_per_notification"]["value"] > 0

@@ -49,8 +49,10 @@ def test_every_item_written_matches_its_row_in_the_data_model_doc(stack: Harness
     from alertbridge import runtime
 
     rows = _rows()
-    assert {"service", "alert source", "delivery (raw)", "incident episode"} <= set(rows)
+    assert {"service", "alert source", "delivery (raw)", "incident episode", "alert rules"} <= set(rows)
     _, token = stack.add_source(service_id, "kapacitor")
+    rule = {"name": "prod", "kind": "tag", "when": "`true`", "tags": {"env": "prod"}}
+    assert stack.call("POST", f"/api/services/{service_id}/rules", rule).status == 201
     assert stack.post("kapacitor", token, sample("kapacitor-critical.json")).status == 202
     stack.pump()
     [incident] = runtime.incident_store().list_open(service_id)
@@ -62,7 +64,7 @@ def test_every_item_written_matches_its_row_in_the_data_model_doc(stack: Harness
     assert stack.call("POST", f"/api/incidents/{reopened.id}/updates", {"message": "On it."}).status == 201
     assert stack.call("PATCH", "/api/status-page", {"title": "Acme status"}).status == 200
     items = boto3.client("dynamodb").scan(TableName=stack.stack.environment()["TABLE_NAME"])["Items"]
-    assert len(items) >= 5
+    assert len(items) >= 6
     for item in items:
         matched = [name for name, row in rows.items() if _matches(item, row)]
         assert len(matched) == 1, (item.get("PK"), item.get("SK"), matched)

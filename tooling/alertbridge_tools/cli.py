@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, get_args
 
 from alertbridge.models.records import PublicPhase
@@ -106,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     dl = cmd(dlv, "list", "deliveries, newest first")
     dl.add_argument("--rejected", action="store_true", help="only rejected ones")
     dl.add_argument("--unpublished", action="store_true", help="only accepted ones not yet on the bus")
+    dl.add_argument("--suppressed", action="store_true", help="only ones whose alerts rules suppressed")
     dl.add_argument("--service")
     dl.add_argument("--source", help="source id")
     dl.add_argument("--limit", type=int, default=50, help="at most this many (per page with --all)")
@@ -128,6 +130,31 @@ def _parser() -> argparse.ArgumentParser:
     pset.add_argument(
         "--history-hours", type=int, help="how long resolved incidents stay listed (default 24; 0 hides them)"
     )
+
+    rls = sub.add_parser("rules", help="alert rules per service (tag, severity, route, suppress, dedup)")
+    rl = rls.add_subparsers(dest="command", required=True)
+    ra = cmd(rl, "add", "add a rule (a JSON file: name, kind, when, ...) to a service")
+    ra.add_argument("service_id")
+    ra.add_argument("--rule", required=True, metavar="FILE", help="the rule as JSON ('-' reads stdin)")
+    ra.add_argument("--position", type=int, help="1 is evaluated first (default: last)")
+    ra.add_argument("--expected-version", type=int, help="refuse unless the rules are at this version")
+    cmd(rl, "list", "a service's rules, in evaluation order").add_argument("service_id")
+    rs = cmd(rl, "show", "one rule")
+    rs.add_argument("service_id")
+    rs.add_argument("rule_id")
+    rm = cmd(rl, "move", "move a rule to a position (1 is evaluated first)")
+    rm.add_argument("service_id")
+    rm.add_argument("rule_id")
+    rm.add_argument("position", type=int)
+    rm.add_argument("--expected-version", type=int, help="refuse unless the rules are at this version")
+    rr = cmd(rl, "remove", "remove a rule")
+    rr.add_argument("service_id")
+    rr.add_argument("rule_id")
+    rr.add_argument("--expected-version", type=int, help="refuse unless the rules are at this version")
+    rt = cmd(rl, "test", "dry run: what a rule would have done to the service's recent deliveries")
+    rt.add_argument("service_id")
+    rt.add_argument("--rule", required=True, metavar="FILE", help="the rule as JSON ('-' reads stdin)")
+    rt.add_argument("--last", type=int, default=500, help="how many recent deliveries (at most 500)")
 
     chs = sub.add_parser("channels", help="notification channels").add_subparsers(
         dest="command", required=True
@@ -342,7 +369,12 @@ def run(args: argparse.Namespace, api: Client) -> int:
         data = api.request("POST", f"/api/incidents/{args.incident_id}/updates", body)
         emit(args, data, _public_updates_text)
     elif group == "deliveries" and command == "list":
-        only = "rejected" if args.rejected else "unpublished" if args.unpublished else None
+        flags = (
+            ("rejected", args.rejected),
+            ("suppressed", args.suppressed),
+            ("unpublished", args.unpublished),
+        )
+        only = next((name for name, given in flags if given), None)
         query = {"only": only, "service": args.service, "source": args.source, "limit": str(args.limit)}
         data, cursor = _deliveries(api, query, cursor=args.cursor, every=args.all)
         emit(
@@ -375,6 +407,7 @@ def run(args: argparse.Namespace, api: Client) -> int:
                         "replays",
                     )
                 )
+                + _alert_outcomes(d.get("alerts", []))
                 + f"\n\n{d.get('body') or '(binary body: see --json body_base64)'}"
             ),
         )
@@ -406,6 +439,8 @@ def run(args: argparse.Namespace, api: Client) -> int:
         emit(args, data, lambda d: "\n".join(f"{k:>13}: {_cell(v)}" for k, v in d.items()))
     elif group in ("channels", "escalation"):
         return _notifications(args, api)
+    elif group == "rules":
+        _rules(args, api)
     elif group == "test-alert":
         kinds = [
             s
@@ -417,6 +452,108 @@ def run(args: argparse.Namespace, api: Client) -> int:
         answer = api.request("POST", f"/api/sources/{kinds[0]['id']}/test-alert")
         emit(args, answer, lambda d: f"test alert sent: delivery {d['delivery_id']}, {d['outcome']}")
     return 0
+
+
+RULE_COLUMNS = ("position", "id", "name", "kind", "source_id", "when", "does")
+
+
+def _does(rule: dict[str, Any]) -> str:
+    """What a rule does, in a table cell."""
+    match rule["kind"]:
+        case "tag":
+            return ", ".join(f"{k}={v}" for k, v in rule.get("tags", {}).items())
+        case "severity":
+            return f"severity {rule.get('severity')}"
+        case "route":
+            return f"route to {rule.get('route_to')}"
+        case "dedup":
+            window = f" (window {rule['window_s']} s)" if rule.get("window_s") else ""
+            return f"key {rule.get('dedup_key')}{window}"
+    return "suppress"
+
+
+def _read_rule(path: str) -> dict[str, Any]:
+    try:
+        rule = json.loads(sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SystemExit(f"alertbridge: cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise SystemExit(f"alertbridge: {path} is not JSON: {exc}") from None
+    if not isinstance(rule, dict):
+        raise SystemExit(f"alertbridge: {path}: a rule is a JSON object (name, kind, when, ...)")
+    return rule
+
+
+def _rules(args: argparse.Namespace, api: Client) -> None:
+    base = f"/api/services/{args.service_id}/rules"
+    version = (
+        {"expected_version": args.expected_version}
+        if getattr(args, "expected_version", None) is not None
+        else {}
+    )
+    if args.command == "add":
+        body = {**_read_rule(args.rule), **version}
+        if args.position is not None:
+            body["position"] = args.position
+        made = api.request("POST", base, body)
+        emit(
+            args,
+            made,
+            lambda d: f"added rule {d['rule']['id']} {d['rule']['name']!r} (rules version {d['version']})",
+        )
+    elif args.command == "list":
+        data = api.request("GET", base)
+        emit(
+            args,
+            data,
+            lambda d: (
+                f"rules of {d['service_id']} (version {d['version']})\n"
+                + table([{**r, "does": _does(r)} for r in d["rules"]], RULE_COLUMNS)
+            ),
+        )
+    elif args.command == "show":
+        data = api.request("GET", f"{base}/{args.rule_id}")
+        emit(
+            args,
+            data,
+            lambda d: "\n".join(  # whole: an expression is read here, not cut as in a table
+                f"{k:>10}: {json.dumps(v) if isinstance(v, dict) else v}"
+                for k, v in {**d, "does": _does(d)}.items()
+            ),
+        )
+    elif args.command == "move":
+        data = api.request("POST", f"{base}/{args.rule_id}/move", {"position": args.position, **version})
+        emit(args, data, lambda d: f"moved {args.rule_id} to {args.position} (rules version {d['version']})")
+    elif args.command == "remove":
+        query = {k: str(v) for k, v in version.items()}
+        data = api.request("DELETE", f"{base}/{args.rule_id}", query=query)
+        emit(args, data, lambda d: f"removed {args.rule_id} (rules version {d['version']})")
+    elif args.command == "test":
+        data = api.request("POST", f"{base}/test", {"rule": _read_rule(args.rule), "last": args.last})
+        emit(
+            args,
+            data,
+            lambda d: (
+                f"{d['matched']} of {d['alerts']} alerts in the last {d['deliveries']} deliveries "
+                "would match (nothing was changed)\n"
+                + table(d["matches"], ("delivery_id", "index", "action", "title", "would"))
+            ),
+        )
+
+
+def _alert_outcomes(alerts: list[dict[str, Any]]) -> str:
+    """Per alert of a delivery: its outcome, and the rules that changed or suppressed it."""
+    lines = []
+    for alert in alerts:
+        rules = "; ".join(f"{r['kind']} {r['id']} {r['name']!r}" for r in alert.get("rules") or [])
+        lines.append(
+            f"  [{alert['index']}] {alert['outcome']}"
+            + (f" key {alert['dedup_key']}" if alert.get("dedup_key") else "")
+            + (f" -> {alert['service_id']}" if alert.get("service_id") else "")
+            + (f": {alert['reason']}" if alert.get("reason") else "")
+            + (f"; rules: {rules}" if rules else "")
+        )
+    return "\n\nalerts:\n" + "\n".join(lines) if lines else ""
 
 
 def _deliveries(

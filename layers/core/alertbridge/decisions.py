@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from alertbridge.models.alert import Action, CanonicalAlert, Severity
+from alertbridge.models.alert import Action, CanonicalAlert, Severity, explain
 from alertbridge.models.incident import Incident, Status, TimelineEntry
 from alertbridge.models.records import RecoveryPolicy
 from alertbridge.timestamps import iso
@@ -301,6 +301,8 @@ def _note(
     alert: CanonicalAlert | None = None,
     by: str | None = None,
 ) -> None:
+    if alert is not None and alert.rules:  # every rule decision is explained where it lands
+        message = f"{message} ({explain(alert.rules)})"
     entry = TimelineEntry(
         at=now,
         kind=kind,

@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from alertbridge import runtime
+from alertbridge.models.records import OUTCOMES
 from alertbridge.observability import Handler, lambda_logging, logger
 from alertbridge.settings import settings
 
@@ -38,6 +39,7 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
         runtime.source_store(),
         runtime.delivery_store(),
         runtime.publisher(),
+        runtime.rule_store(),
         max_body=config.max_body_bytes,
     )
 
@@ -62,7 +64,7 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
             "delivery answered",
             extra={
                 "status": answer.status,
-                "outcome": answer.body.get("outcome", "rejected"),
+                "outcome": answer.body.get("outcome", "rejected" if answer.status < 500 else "unpublished"),
                 "bytes": len(body),
             },
         )
@@ -72,10 +74,13 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
 
 
 def _count(metrics: EphemeralMetrics, answer: Answer) -> None:
+    if answer.status == 503:  # kept unpublished: the service's rules could not be read
+        metrics.add_metric(name="rules_unavailable", unit=MetricUnit.Count, value=1)
+        return
     if answer.status >= 400:
         metrics.add_metric(name="rejected", unit=MetricUnit.Count, value=1)
         return
-    tally: dict[str, int] = {"accepted": 0, "ignored": 0, "rejected": 0}
+    tally: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
     for alert in answer.body.get("alerts", []):
         tally[alert["outcome"]] += 1
     for name, value in tally.items():

@@ -2,8 +2,10 @@
 
 Order matters and is the point of this module:
 1. the token is checked before anything else (unknown: 404, nothing stored);
-2. the alerts go to the bus;
-3. the body is kept raw with its outcome, and whether the bus took it, before we answer (nothing a
+2. the service's alert rules apply to the normalized alerts (``alertbridge.rules``: tag, re-rate,
+   route, re-key, suppress), so the bus carries each alert's final service and key;
+3. the alerts go to the bus;
+4. the body is kept raw with its outcome, and whether the bus took it, before we answer (nothing a
    vendor sent is lost). If the bus would not take the alerts we answer 503 so the vendor retries,
    and the delivery stays marked unpublished for replay. Event ids are deterministic, so a retry or
    a replay never counts twice downstream.
@@ -18,16 +20,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from alertbridge import vendors
 from alertbridge.http import Answer
 from alertbridge.models.records import DeliveryRecord, Outcome, Source
-from alertbridge.normalize import normalize
+from alertbridge.normalize import Normalized, normalize
 from alertbridge.observability import logger
 from alertbridge.settings import MAX_BODY_BYTES
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore, new_delivery_id, safe_headers
+from alertbridge.store.rules import RuleStore
 from alertbridge.store.sources import SourceStore
 from alertbridge.text import validation_message
 from alertbridge.timestamps import now
@@ -43,6 +47,7 @@ class Ingest:
         sources: SourceStore,
         deliveries: DeliveryStore,
         publisher: Publisher,
+        rule_store: RuleStore,
         *,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
@@ -51,6 +56,7 @@ class Ingest:
         self._sources = sources
         self._deliveries = deliveries
         self._publisher = publisher
+        self._rules = rule_store
         self._max_body = max_body
 
     def handle(self, token: str | None, body: bytes, headers: Mapping[str, str]) -> Answer:
@@ -108,18 +114,29 @@ class Ingest:
             logger.exception("mapping failed", extra={"source": self.kind})
             reason = "the body could not be mapped (kept; replay it once the mapping is fixed)"
             return self._reject(source, delivery, delivery_id, 422, reason, test)
+        try:
+            self._apply_rules(source, delivery, result)
+            status = 202
+        except (BotoCoreError, ClientError):
+            # Never publish alerts the service's rules were not applied to: keep the delivery
+            # unpublished (a replay applies them) and answer 503 so the vendor retries.
+            logger.exception("alert rules unavailable; delivery kept unpublished")
+            status = 503
 
-        status = 202
         stored = self._record(
             source, delivery, delivery_id, result.outcome, None, status, result.outcomes, test
         )
         stored.replays = replay_of.replays + 1 if replay_of else 0
         try:
-            if result.alerts:
+            if result.alerts and status == 202:
                 self._publisher.publish(result.alerts)
-            stored.published = True
+            stored.published = status == 202
         finally:  # kept either way; on PublishError as unpublished, and the caller answers 503
             self._deliveries.put(stored, body)
+        if status == 503:
+            return Answer.error(
+                503, "temporarily unable to read the alert rules; retry later", delivery_id=delivery_id
+            )
         return Answer(
             status,
             {
@@ -129,6 +146,17 @@ class Ingest:
             },
             delivery_id,
         )
+
+    def _apply_rules(self, source: Source, delivery: Delivery, result: Normalized) -> None:
+        """The rules of the source's service (cached a minute), in order; an alert a rule suppresses
+        stays in the outcomes, off the bus."""
+        if not result.alerts:
+            return
+        rule_set = self._rules.get(source.service_id, cached=True)
+        if rule_set.rules:  # the evaluator loads with the first service that has rules (bench/rules.py)
+            from alertbridge import rules  # noqa: PLC0415
+
+            rules.apply(result, rule_set, lambda: rules.vendor_objects_of(self.mapping, delivery))
 
     def _reject(
         self, source: Source, delivery: Delivery, delivery_id: str, status: int, reason: str, test: bool

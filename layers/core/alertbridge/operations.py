@@ -9,14 +9,18 @@ request is understood but the state forbids it; ``management`` turns each into i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import Literal
+from typing import Any, Literal
 
-from alertbridge import decisions, vendors
+from pydantic import ValidationError
+
+from alertbridge import decisions, rules, vendors
 from alertbridge.http import Answer
 from alertbridge.ingest import Ingest
+from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.incident import Incident
 from alertbridge.models.records import (
     DeliveryRecord,
@@ -28,16 +32,21 @@ from alertbridge.models.records import (
     SourceSettings,
     StatusPageSettings,
 )
+from alertbridge.models.rule import MAX_RULES, Rule, RuleSet
+from alertbridge.normalize import normalize
 from alertbridge.retry import until_written
 from alertbridge.status.board import ServiceStatus, service_status
 from alertbridge.status.reads import per_service
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore
 from alertbridge.store.incidents import OPEN_STATUSES, Conflict, IncidentStore
-from alertbridge.store.sources import SourceStore
+from alertbridge.store.rules import RuleStore
+from alertbridge.store.sources import NotFound, SourceStore
 from alertbridge.store.status_page import StatusPageStore, TooManyUpdates
+from alertbridge.text import validation_message
 from alertbridge.timestamps import iso, now
 from alertbridge.vendors import heroku
+from alertbridge.vendors.base import Delivery, PayloadError
 
 # Which incidents a listing asks for: a status, or "open" (any but resolved), or "all".
 # tests/flow/test_management.py checks that it names every Status.
@@ -138,7 +147,11 @@ def set_affects_status(sources: SourceStore, source_id: str, affects: bool) -> S
 
 
 def send_test_alert(
-    sources: SourceStore, deliveries: DeliveryStore, publisher: Publisher, source_id: str
+    sources: SourceStore,
+    deliveries: DeliveryStore,
+    publisher: Publisher,
+    rule_store: RuleStore,
+    source_id: str,
 ) -> Answer:
     """The source's sample through the real ingest path (mapping, raw store, bus), marked test."""
     record = sources.get_source(source_id)
@@ -146,7 +159,7 @@ def send_test_alert(
     headers = {"Content-Type": "application/json", "User-Agent": "alertbridge-test-alert"}
     if record.settings.secret:  # sign it the way the vendor would
         headers["Heroku-Webhook-Hmac-SHA256"] = heroku.sign(record.settings.secret, body)
-    ingest = Ingest(vendors.module(record.source), sources, deliveries, publisher)
+    ingest = Ingest(vendors.module(record.source), sources, deliveries, publisher, rule_store)
     return ingest.receive(record, body, headers, test=True)
 
 
@@ -280,7 +293,7 @@ def list_deliveries(
     sources: SourceStore,
     deliveries: DeliveryStore,
     *,
-    only: Literal["rejected", "unpublished"] | None,
+    only: Literal["rejected", "suppressed", "unpublished"] | None,
     source_id: str | None,
     service_id: str | None,
     limit: int,
@@ -300,11 +313,228 @@ def show_delivery(deliveries: DeliveryStore, delivery_id: str) -> tuple[Delivery
     return deliveries.get(delivery_id)
 
 
-def replay(sources: SourceStore, deliveries: DeliveryStore, publisher: Publisher, delivery_id: str) -> Answer:
-    """Run a kept delivery through today's mapping again. Idempotent: event ids are the same."""
+def replay(
+    sources: SourceStore,
+    deliveries: DeliveryStore,
+    publisher: Publisher,
+    rule_store: RuleStore,
+    delivery_id: str,
+) -> Answer:
+    """Run a kept delivery through today's mapping and rules again. Idempotent: event ids are the same."""
     record, body = deliveries.get(delivery_id)
     if record.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND):
         raise Refused("a delivery that failed authentication is never replayed")
     source = sources.get_source(record.source_id)
-    ingest = Ingest(vendors.module(source.source), sources, deliveries, publisher)
+    ingest = Ingest(vendors.module(source.source), sources, deliveries, publisher, rule_store)
     return ingest.receive(source, body, record.headers, replay_of=record)
+
+
+# --- alert rules -----------------------------------------------------------------------------------
+RULE_TRIES = 10  # a rule change against concurrent changes of the same service's rules
+
+
+def list_rules(sources: SourceStore, rule_store: RuleStore, service_id: str) -> RuleSet:
+    sources.get_service(service_id)  # an unknown service is a 404, not an empty set
+    return rule_store.get(service_id)
+
+
+def show_rule(sources: SourceStore, rule_store: RuleStore, service_id: str, rule_id: str) -> Rule:
+    return _find(list_rules(sources, rule_store, service_id), rule_id)
+
+
+def new_rule(sources: SourceStore, service_id: str, rule_id: str, fields: dict[str, Any]) -> Rule:
+    """A rule from its fields, checked (``rules.RuleInvalid`` names what is wrong): its expressions
+    compile, a route goes to another existing service, a narrowing source is one of the service's."""
+    try:
+        rule = Rule(id=rule_id, created_at=now(), **fields)
+    except ValidationError as exc:
+        raise rules.RuleInvalid(validation_message(exc)) from exc
+    rules.check(rule)
+    if rule.route_to is not None:
+        if rule.route_to == service_id:
+            raise rules.RuleInvalid("route_to: the rule's own service; route to another one")
+        try:
+            sources.get_service(rule.route_to)
+        except NotFound as exc:
+            raise rules.RuleInvalid(f"route_to: no service {rule.route_to} in this deployment") from exc
+    if rule.source_id is not None and rule.source_id not in {s.id for s in sources.list_sources(service_id)}:
+        raise rules.RuleInvalid(f"source_id: {rule.source_id} is not a source of service {service_id}")
+    return rule
+
+
+def add_rule(
+    sources: SourceStore,
+    rule_store: RuleStore,
+    service_id: str,
+    fields: dict[str, Any],
+    *,
+    position: int | None = None,
+    expected_version: int | None = None,
+) -> tuple[RuleSet, Rule]:
+    """A new rule at ``position`` (1 is evaluated first; default: last)."""
+    sources.get_service(service_id)
+    made: list[Rule] = []
+
+    def change(current: RuleSet) -> RuleSet:
+        if len(current.rules) >= MAX_RULES:
+            raise Refused(f"service {service_id} has {MAX_RULES} rules, the most it may have")
+        rule = new_rule(sources, service_id, f"r_{current.next_id}", fields)
+        made[:] = [rule]
+        ordered = list(current.rules)
+        ordered.insert(_index(position, len(ordered) + 1), rule)
+        return current.model_copy(update={"rules": tuple(ordered), "next_id": current.next_id + 1})
+
+    saved = _change_rules(rule_store, service_id, change, expected_version)
+    return saved, made[0]
+
+
+def move_rule(
+    sources: SourceStore,
+    rule_store: RuleStore,
+    service_id: str,
+    rule_id: str,
+    position: int,
+    *,
+    expected_version: int | None = None,
+) -> RuleSet:
+    sources.get_service(service_id)
+
+    def change(current: RuleSet) -> RuleSet:
+        rule = _find(current, rule_id)
+        ordered = [r for r in current.rules if r.id != rule_id]
+        ordered.insert(_index(position, len(current.rules)), rule)
+        return current.model_copy(update={"rules": tuple(ordered)})
+
+    return _change_rules(rule_store, service_id, change, expected_version)
+
+
+def remove_rule(
+    sources: SourceStore,
+    rule_store: RuleStore,
+    service_id: str,
+    rule_id: str,
+    *,
+    expected_version: int | None = None,
+) -> RuleSet:
+    sources.get_service(service_id)
+
+    def change(current: RuleSet) -> RuleSet:
+        _find(current, rule_id)
+        return current.model_copy(update={"rules": tuple(r for r in current.rules if r.id != rule_id)})
+
+    return _change_rules(rule_store, service_id, change, expected_version)
+
+
+def _find(rule_set: RuleSet, rule_id: str) -> Rule:
+    for rule in rule_set.rules:
+        if rule.id == rule_id:
+            return rule
+    raise NotFound(f"rule {rule_id} not found in service {rule_set.service_id}")
+
+
+def _index(position: int | None, slots: int) -> int:
+    if position is None:
+        return slots - 1
+    if not 1 <= position <= slots:
+        raise rules.RuleInvalid(f"position: {position} is not between 1 and {slots}")
+    return position - 1
+
+
+def _change_rules(
+    rule_store: RuleStore, service_id: str, change: Callable[[RuleSet], RuleSet], expected_version: int | None
+) -> RuleSet:
+    """Read, change, write on condition of the version read; a caller that names the version it
+    saw (``expected_version``) is refused when the rules are no longer at it (409)."""
+
+    def attempt() -> RuleSet:
+        current = rule_store.get(service_id)
+        if expected_version is not None and current.version != expected_version:
+            raise Refused(
+                f"the rules of {service_id} are at version {current.version}, not {expected_version}: "
+                "list them again and retry"
+            )
+        return rule_store.save(change(current), current.version)
+
+    try:
+        return until_written(attempt, tries=RULE_TRIES)
+    except Conflict as exc:
+        raise Refused(f"the rules of {service_id} kept changing; try again") from exc
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a rule would have done to a service's recent deliveries."""
+
+    rule: Rule
+    deliveries: int  # kept deliveries read
+    alerts: int  # alerts they hold today (through today's mapping and the service's rules)
+    matches: list[dict[str, Any]]
+
+
+def dry_run(
+    sources: SourceStore,
+    deliveries: DeliveryStore,
+    rule_store: RuleStore,
+    service_id: str,
+    fields: dict[str, Any],
+    *,
+    last: int,
+) -> DryRun:
+    """Evaluate a rule, as if added last, over the service's ``last`` deliveries (newest first),
+    each mapped again through today's mapping and today's rules, as a replay would. Changes nothing."""
+    rule = new_rule(sources, service_id, "r_test", fields)
+    current = rule_store.get(service_id)
+    by_id = {s.id: s for s in sources.list_sources(service_id)}
+    listed, _ = deliveries.list_for_sources(list(by_id), limit=last)
+    alerts, matches = 0, []
+    for listed_record in listed:
+        if listed_record.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND):
+            continue
+        record, body = deliveries.get(listed_record.id)
+        source = by_id[record.source_id]
+        delivery = Delivery(
+            body=body,
+            headers={k.lower(): v for k, v in record.headers.items()},
+            received_at=record.received_at,
+            settings=source.settings,
+        )
+        mapping = vendors.module(source.source)
+        try:
+            result = normalize(mapping, source, delivery, record.id, test=record.test, verify=False)
+        except (PayloadError, ValidationError):
+            continue
+        objects = rules.vendor_objects_of(mapping, delivery)
+        accepted = [o["index"] for o in result.outcomes if o["outcome"] == "accepted"]
+        for index, alert in zip(accepted, result.alerts, strict=True):
+            vendor = objects[index] if index < len(objects) else None
+            today = rules.evaluate(current.rules, alert, vendor)
+            if today.suppressed_by is not None:
+                continue  # suppressed today: the new rule would not see it
+            alerts += 1
+            verdict = rules.evaluate([*current.rules, rule], alert, vendor)
+            if rule.applied in verdict.applied:  # e.g. not a route when an earlier one routed it
+                matches.append(_would(record.id, index, today.alert, verdict))
+    return DryRun(rule, len(listed), alerts, matches)
+
+
+def _would(delivery_id: str, index: int, before: CanonicalAlert, verdict: rules.Verdict) -> dict[str, Any]:
+    after = verdict.alert
+    if verdict.suppressed_by is not None:
+        done = "suppress"
+    elif after.service_id != before.service_id:
+        done = f"route to {after.service_id}"
+    elif after.dedup_key != before.dedup_key:
+        done = f"dedup key {before.dedup_key!r} -> {after.dedup_key!r}"
+    elif after.severity != before.severity:
+        done = f"severity {before.severity} -> {after.severity}"
+    else:
+        added = {k: v for k, v in after.tags.items() if before.tags.get(k) != v}
+        done = "tags " + ", ".join(f"{k}={v}" for k, v in added.items()) if added else "tags unchanged"
+    return {
+        "delivery_id": delivery_id,
+        "index": index,
+        "action": before.action.value,
+        "title": before.title,
+        "dedup_key": before.dedup_key,
+        "would": done,
+    }

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from alertbridge.store.incidents import IncidentStore
     from alertbridge.store.notifications import NotificationStore
     from alertbridge.store.notify_queue import NotifyQueue
+    from alertbridge.store.rules import RuleStore
     from alertbridge.store.sources import SourceStore
     from alertbridge.store.status_page import StatusPageStore
     from alertbridge.store.topic import Topic
@@ -52,6 +53,13 @@ def source_store() -> SourceStore:
     from alertbridge.store.sources import SourceStore  # noqa: PLC0415
 
     return SourceStore(dynamodb(), settings().table)
+
+
+@cache
+def rule_store() -> RuleStore:
+    from alertbridge.store.rules import RuleStore  # noqa: PLC0415
+
+    return RuleStore(dynamodb(), settings().table)
 
 
 @cache
@@ -146,6 +154,7 @@ def reset() -> None:
         dynamodb,
         s3,
         source_store,
+        rule_store,
         delivery_store,
         incident_store,
         status_page_store,

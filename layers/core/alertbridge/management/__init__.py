@@ -1,6 +1,6 @@
-"""The management API (IAM-authorized on AWS): services, sources, incidents, deliveries, status.
+"""The management API (IAM-authorized on AWS): services, sources, rules, incidents, deliveries, status.
 
-One Powertools router per resource (``services``, ``sources``, ``channels``, ``incidents``,
+One Powertools router per resource (``services``, ``sources``, ``rules``, ``channels``, ``incidents``,
 ``deliveries``, ``status``); each route parses its request (path, query and body models, validated
 by the resolver), calls one function of :mod:`alertbridge.operations` (channels:
 :mod:`alertbridge.channels_ops`) with the stores from ``runtime``,
@@ -19,14 +19,15 @@ from pydantic import ValidationError
 
 from alertbridge import vendors
 from alertbridge.channels_ops import ChannelRejected
-from alertbridge.management import channels, deliveries, incidents, services, sources, status
+from alertbridge.management import channels, deliveries, incidents, rules, services, sources, status
 from alertbridge.operations import Refused
+from alertbridge.rules import RuleInvalid
 from alertbridge.store.bus import PublishError
 from alertbridge.store.sources import NotFound
 from alertbridge.text import validation_message
 
 app = APIGatewayRestResolver(enable_validation=True)
-for module in (services, sources, channels, incidents, deliveries, status):
+for module in (services, sources, rules, channels, incidents, deliveries, status):
     app.include_router(module.router)
 
 
@@ -51,6 +52,11 @@ def _invalid(exc: ValidationError) -> Response[Any]:
 @app.exception_handler(ChannelRejected)
 def _channel_rejected(exc: ChannelRejected) -> Response[Any]:
     return _error(400, str(exc))
+
+
+@app.exception_handler(RuleInvalid)
+def _rule_invalid(exc: RuleInvalid) -> Response[Any]:
+    return _error(400, f"invalid rule: {exc}")
 
 
 @app.exception_handler(Refused)

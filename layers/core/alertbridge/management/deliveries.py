@@ -17,7 +17,7 @@ router = APIGatewayRouter()
 
 @router.get("/api/deliveries")
 def list_deliveries(
-    only: Annotated[Literal["rejected", "unpublished"] | None, Query()] = None,
+    only: Annotated[Literal["rejected", "suppressed", "unpublished"] | None, Query()] = None,
     source: Annotated[str | None, Query()] = None,
     service: Annotated[str | None, Query()] = None,
     limit: Limit = 50,
@@ -48,6 +48,10 @@ def show_delivery(delivery_id: str) -> dict[str, Any]:
 @router.post("/api/deliveries/<delivery_id>/replay")
 def replay(delivery_id: str) -> Response[Any]:
     answer = operations.replay(
-        runtime.source_store(), runtime.delivery_store(), runtime.publisher(), delivery_id
+        runtime.source_store(),
+        runtime.delivery_store(),
+        runtime.publisher(),
+        runtime.rule_store(),
+        delivery_id,
     )
     return Response(answer.status, "application/json", answer.body)

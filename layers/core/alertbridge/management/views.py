@@ -10,6 +10,7 @@ from alertbridge.models.channel import ChannelView
 from alertbridge.models.incident import Incident
 from alertbridge.models.incident_event import EVENT_TYPES
 from alertbridge.models.records import PublicUpdate, Source
+from alertbridge.models.rule import Rule, RuleSet
 from alertbridge.notify.policy import EscalationStep
 from alertbridge.operations import SourceHealth
 from alertbridge.settings import settings
@@ -95,4 +96,17 @@ def public_update_entry(update: PublicUpdate) -> dict[str, Any]:
         "kind": "public update",
         "message": f"{phase}{update.message}",
         "by": f"person:{update.by}",
+    }
+
+
+def rule_view(rule: Rule) -> dict[str, Any]:
+    """A rule's fields, without the ones its kind does not use."""
+    return {k: v for k, v in rule.model_dump(mode="json").items() if v not in (None, {})}
+
+
+def rule_set_view(rule_set: RuleSet) -> dict[str, Any]:
+    return {
+        "service_id": rule_set.service_id,
+        "version": rule_set.version,
+        "rules": [{"position": n, **rule_view(r)} for n, r in enumerate(rule_set.rules, 1)],
     }

@@ -61,6 +61,35 @@ class Link(BaseModel):
     text: Annotated[str, StringConstraints(max_length=256)] = ""
 
 
+RuleKind = Literal["tag", "severity", "route", "suppress", "dedup"]
+MAX_APPLIED_RULES = 100  # a service holds at most this many rules (alertbridge.rules.MAX_RULES)
+
+
+class AppliedRule(BaseModel):
+    """A rule that changed (or suppressed) an alert: named on the alert, its delivery outcome and
+    its incident's timeline, so every decision is explained."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    kind: RuleKind
+
+
+_VERBS = {
+    "tag": "tagged",
+    "severity": "re-rated",
+    "route": "routed",
+    "dedup": "re-keyed",
+    "suppress": "suppressed",
+}
+
+
+def explain(applied: list[AppliedRule]) -> str:
+    """ "routed by rule r_3 'db team'; tagged by rule r_1 'env'": for timelines and reasons."""
+    return "; ".join(f"{_VERBS[r.kind]} by rule {r.id} {r.name!r}" for r in applied)
+
+
 class CanonicalAlert(BaseModel):
     """One normalized alert, as published on the bus (the event's ``detail``)."""
 
@@ -98,6 +127,16 @@ class CanonicalAlert(BaseModel):
     test: bool = Field(default=False, description="A test alert pushed by an operator.")
     raw_ref: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
         description="Where the raw delivery is kept: 'delivery/<delivery_id>#<index>'."
+    )
+    rules: list[AppliedRule] = Field(
+        default_factory=list,
+        max_length=MAX_APPLIED_RULES,
+        description="The alert rules that tagged, re-rated, routed or re-keyed it, in the order applied.",
+    )
+    dedup_window_s: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="Set by a dedup rule's window: an alert for an open incident older than this many "
+        "seconds opens a new one.",
     )
 
 

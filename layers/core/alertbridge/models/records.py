@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertbridge.models.alert import Action
+from alertbridge.models.alert import Action, AppliedRule
 
 RecoveryPolicy = Literal["resolve", "monitor"]
 # Source kinds whose incidents do not affect the public status unless an operator says so: an
@@ -77,7 +77,8 @@ def counts_on_status(kind: str, affects_status: bool | None) -> bool:
     return kind not in STATUS_SILENT_KINDS if affects_status is None else affects_status
 
 
-Outcome = Literal["accepted", "ignored", "rejected"]
+Outcome = Literal["accepted", "ignored", "suppressed", "rejected"]
+OUTCOMES: tuple[Outcome, ...] = ("accepted", "ignored", "suppressed", "rejected")
 
 
 class AlertOutcome(BaseModel):
@@ -91,6 +92,8 @@ class AlertOutcome(BaseModel):
     event_id: str | None = None
     action: Action | None = None
     dedup_key: str | None = None
+    service_id: str | None = None  # the service a route rule moved it to
+    rules: list[AppliedRule] = Field(default_factory=list)  # the rules that changed or suppressed it
 
 
 class DeliveryRecord(BaseModel):

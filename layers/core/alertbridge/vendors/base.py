@@ -95,11 +95,23 @@ Item = Draft | Ignored | Rejected
 
 class VendorMapping(Protocol):
     """What a mapping module is (``vendors/<name>/__init__.py``); a module that also defines
-    ``verify(delivery)`` has its signature checked first (read with ``getattr``: it is optional)."""
+    ``verify(delivery)`` has its signature checked first, and one that defines
+    ``vendor_objects(delivery)`` says which part of the body each of its items came from (both
+    read with ``getattr``: they are optional; without it, see ``vendor_objects``)."""
 
     NAME: str
 
     def map_delivery(self, delivery: Delivery) -> list[Item]: ...
+
+
+def vendor_objects(delivery: Delivery) -> list[Any]:
+    """The vendor's own object of each item of a delivery, by index, for alert rules (``vendor``):
+    by default the body's JSON for its one item. Nothing here rejects anything: a body that is not
+    JSON gives no objects (rules then read ``vendor`` as null)."""
+    try:
+        return [loads(delivery.body.decode("utf-8"))]
+    except (ValueError, RecursionError):
+        return []
 
 
 class PayloadError(Exception):

@@ -63,6 +63,14 @@ def map_delivery(delivery: Delivery) -> list[Item]:
     ]
 
 
+def vendor_objects(delivery: Delivery) -> list[Any]:
+    """The delivery's fields (JSON or form; none for text): what alert rules read as ``vendor``."""
+    try:
+        return [_fields(decode_text(delivery), delivery.content_type)[0]]
+    except PayloadError:
+        return []
+
+
 def _fields(text: str, content_type: str) -> tuple[dict[str, Any], str]:
     """The body's fields and its format: "json", "form" or "text" (no fields)."""
     stripped = text.strip()

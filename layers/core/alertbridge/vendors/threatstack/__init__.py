@@ -26,6 +26,7 @@ from alertbridge.vendors.base import (
     PayloadError,
     Rejected,
     Text,
+    loads,
     parse_json,
     read_exact,
     require_object,
@@ -68,6 +69,18 @@ def map_delivery(delivery: Delivery) -> list[Item]:
     if batch is not None:
         return [_map(alert, delivery) for alert in batch.alerts]
     return _read_leniently(delivery)
+
+
+def vendor_objects(delivery: Delivery) -> list[Any]:
+    """Each alert of the batch as sent (its element of ``alerts``), or the bare alert: what alert
+    rules read as ``vendor``."""
+    try:
+        payload = loads(delivery.body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return []
+    if isinstance(payload, dict) and isinstance(payload.get("alerts"), list):
+        return list(payload["alerts"])
+    return [payload]
 
 
 def _read_leniently(delivery: Delivery) -> list[Item]:

@@ -1,0 +1,76 @@
+"""A service's alert rules: one item per service (``RULES#<service id>`` / ``RULES``) holding the
+ordered set and its version, so a read is one GetItem and a change (add, move, remove) is one put on
+the condition that the version is still the one read (optimistic concurrency).
+
+The ingest functions read the set of every delivery's service through ``get(..., cached=True)``:
+kept for ``CACHE_SECONDS`` of ``alertbridge.timestamps.now()`` (the tests' controlled clock moves
+it), so a change takes effect everywhere within a minute, for one read per service a minute.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from alertbridge.models.rule import RuleSet
+from alertbridge.store.table import from_item, to_item
+from alertbridge.timestamps import now
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+CACHE_SECONDS = 60.0
+
+
+class RuleStore:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._db = client
+        self._table = table
+        self._cache: dict[str, tuple[datetime, RuleSet]] = {}
+
+    @staticmethod
+    def key(service_id: str) -> dict[str, Any]:
+        return to_item({"PK": f"RULES#{service_id}", "SK": "RULES"})
+
+    def get(self, service_id: str, *, cached: bool = False) -> RuleSet:
+        """The service's rules (an empty set at version 0 when it has none)."""
+        hit = self._cache.get(service_id)
+        moment = now()
+        if cached and hit and hit[0] > moment:
+            return hit[1]
+        resp = self._db.get_item(TableName=self._table, Key=self.key(service_id), ConsistentRead=True)
+        if "Item" in resp:
+            found = RuleSet.model_validate(from_item(resp["Item"]))
+        else:  # no rules: nothing to validate (and no validator to build)
+            found = RuleSet.model_construct(service_id=service_id)
+        self._cache[service_id] = (moment + timedelta(seconds=CACHE_SECONDS), found)
+        return found
+
+    def save(self, rule_set: RuleSet, expected_version: int) -> RuleSet:
+        """Write ``rule_set`` as version ``expected_version + 1``; ``Conflict`` when the stored set is
+        no longer at ``expected_version`` (someone changed it since it was read)."""
+        from alertbridge.store.incidents import Conflict  # noqa: PLC0415  (management only)
+
+        saved = rule_set.model_copy(update={"version": expected_version + 1, "updated_at": now()})
+        condition: dict[str, Any] = (
+            {
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": to_item({":v": expected_version}),
+            }
+            if expected_version
+            else {"ConditionExpression": "attribute_not_exists(PK)"}
+        )
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=to_item(
+                    {"PK": f"RULES#{saved.service_id}", "SK": "RULES", **saved.model_dump(mode="json")}
+                ),
+                **condition,
+            )
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            raise Conflict(
+                f"the rules of {saved.service_id} changed since version {expected_version}"
+            ) from exc
+        self._cache.pop(saved.service_id, None)
+        return saved
