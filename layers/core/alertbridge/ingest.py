@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from alertbridge import vendors
+from alertbridge.heartbeats import Heartbeats
 from alertbridge.http import Answer
 from alertbridge.models.records import DeliveryRecord, Outcome, Source
 from alertbridge.normalize import normalize
@@ -45,6 +46,7 @@ class Ingest:
         publisher: Publisher,
         *,
         max_body: int = MAX_BODY_BYTES,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self.mapping = mapping  # an ingest function's own module; the management function's from the registry
         self.kind = mapping.NAME
@@ -52,6 +54,7 @@ class Ingest:
         self._deliveries = deliveries
         self._publisher = publisher
         self._max_body = max_body
+        self._heartbeats = heartbeats  # the webhook path: a delivery also says the source is alive
 
     def handle(self, token: str | None, body: bytes, headers: Mapping[str, str]) -> Answer:
         """A webhook delivery: the token first, then everything else."""
@@ -59,7 +62,10 @@ class Ingest:
         if source is None or source.source != self.kind:
             # Same answer for "no such token" and "token of another source": nothing to learn.
             return Answer.error(404, "unknown webhook token")
-        return self.receive(source, body, headers)
+        answer = self.receive(source, body, headers)
+        if self._heartbeats is not None:  # any authenticated delivery, whatever its outcome
+            self._heartbeats.seen(source, now())
+        return answer
 
     def receive(
         self,

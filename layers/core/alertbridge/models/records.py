@@ -12,9 +12,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertbridge.models.alert import Action
+from alertbridge.models.alert import Action, Severity
 
 RecoveryPolicy = Literal["resolve", "monitor"]
+MIN_EXPECT_EVERY = 30  # seconds; the checker runs every minute on AWS, every 5 s locally
+MAX_EXPECT_EVERY = 7 * 24 * 3600
+MIN_RESOLVE_AFTER_QUIET = 60
+MAX_RESOLVE_AFTER_QUIET = 30 * 24 * 3600
 
 
 class SourceSettings(BaseModel):
@@ -25,6 +29,15 @@ class SourceSettings(BaseModel):
     recovery_policy: RecoveryPolicy = "resolve"
     severity_filter: tuple[int, ...] | None = None  # Threat Stack: severities that open incidents
     secret: str | None = Field(default=None, repr=False)  # Heroku HMAC secret: never logged nor returned
+    # Silence: when nothing (no delivery, no heartbeat) arrived for this many seconds, one incident
+    # of source ``alertbridge`` opens at this severity; off when None (``heartbeats``).
+    expect_every: int | None = Field(default=None, ge=MIN_EXPECT_EVERY, le=MAX_EXPECT_EVERY)
+    silence_severity: Severity = Severity.HIGH
+    # An open incident of this source with no new alert for this many seconds is resolved by
+    # timeout; off when None.
+    resolve_after_quiet: int | None = Field(
+        default=None, ge=MIN_RESOLVE_AFTER_QUIET, le=MAX_RESOLVE_AFTER_QUIET
+    )
 
 
 class Service(BaseModel):
