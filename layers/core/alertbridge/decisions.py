@@ -199,7 +199,7 @@ def _resolve(
         inc.status = Status.RESOLVED
         inc.resolved_at = now
         inc.resolved_by = "source"
-        _note(inc, now, "resolved", "resolved by source", alert)
+        _note(inc, now, "resolved", f"resolved by source: {alert.title}", alert)
         return _stage(decision, current, inc), "resolved"
 
     # Nothing open to resolve (or already monitoring): record it, and remember its time so that
