@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import capacity  # noqa: E402  (bench/capacity.py)
+import heartbeats  # noqa: E402  (bench/heartbeats.py)
 import notifications  # noqa: E402  (bench/notifications.py)
 from awstime import aws_time  # noqa: E402  (bench/awstime.py)
 
@@ -571,10 +572,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--only",
-        choices=["cold_start", "instructions", "normalize", "requests", "notify", "notify_latency", "size"],
+        choices=[
+            "cold_start",
+            "instructions",
+            "normalize",
+            "requests",
+            "notify",
+            "notify_latency",
+            "heartbeats",
+            "size",
+        ],
         action="append",
         help="run only these sections (repeatable); requests includes cost; notify is the notifier's "
-        "cost and the AWS latency model (bench/notifications.py), notify_latency the local stack's",
+        "cost and the AWS latency model (bench/notifications.py), notify_latency the local stack's, "
+        "heartbeats the checker over 10,000 watched sources (bench/heartbeats.py)",
     )
     args = parser.parse_args(argv)
     repeat = 2 if args.quick else 7
@@ -587,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         "requests": lambda: requests_and_cost(args.quick),
         "notify": lambda: notifications.cost_and_model(args.quick, PRICE, figure),
         "notify_latency": lambda: notifications.local_latency(args.quick, figure),
+        "heartbeats": lambda: heartbeats.checker_cost(args.quick, figure),
         "size": deployment_sizes,
     }
     figures = [f for name, run in sections.items() if not args.only or name in args.only for f in run()]

@@ -76,7 +76,10 @@ def test_a_silent_source_opens_one_incident_and_its_next_delivery_resolves_it(
     assert resolved.id == silent.id and resolved.status is Status.RESOLVED
     assert resolved.resolved_by == "source"
     shown = stack.call("GET", f"/api/incidents/{resolved.id}").body
-    assert [e["kind"] for e in shown["timeline"] if e["kind"] in ("opened", "resolved")] == ["opened", "resolved"]
+    assert [e["kind"] for e in shown["timeline"] if e["kind"] in ("opened", "resolved")] == [
+        "opened",
+        "resolved",
+    ]
     assert any("deliveries resumed" in e["message"] for e in shown["timeline"])
 
     wait(stack, 61)  # silent again: a new incident, a recurrence of the first
@@ -130,7 +133,9 @@ def test_every_source_answers_at_the_heartbeat_url_and_unknown_tokens_are_a_404(
     assert stack.post("kapacitor", hb["token"], b"{}").status == 404
 
 
-def test_a_late_checker_opens_one_incident_not_one_per_missed_interval(stack: Harness, service_id: str) -> None:
+def test_a_late_checker_opens_one_incident_not_one_per_missed_interval(
+    stack: Harness, service_id: str
+) -> None:
     src = add(stack, service_id, "kapacitor", expect_every="1m")
     kapacitor(stack, src["token"])
     last = timestamps.now()
@@ -267,3 +272,42 @@ def test_no_resolve_after_quiet_by_default(stack: Harness, service_id: str) -> N
     kapacitor(stack, src["token"])
     wait(stack, 48 * 3600, step=6 * 3600)
     assert incidents(service_id)[0].status is Status.TRIGGERED
+
+
+def test_every_quiet_item_matches_its_row_in_the_data_model_doc(stack: Harness, service_id: str) -> None:
+    import boto3
+
+    from tests.meta.test_data_model_doc import _matches, _rows
+
+    src = add(stack, service_id, "kapacitor", expect_every="1m", resolve_after_quiet="1h")
+    kapacitor(stack, src["token"])
+    assert stack.heartbeat(src["token"]).status == 200
+    items = boto3.client("dynamodb").scan(TableName=stack.stack.environment()["TABLE_NAME"])["Items"]
+    rows = _rows()
+    kinds = set()
+    for item in items:
+        matched = [name for name, row in rows.items() if _matches(item, row)]
+        assert len(matched) == 1, (item.get("PK"), item.get("SK"), matched)
+        kinds.add(matched[0])
+    assert {"source seen", "due silence check", "due quiet check"} <= kinds
+
+
+@pytest.mark.parametrize("case", ["get", "post"])
+def test_the_heartbeat_events_answer_200_through_the_real_handler(
+    stack: Harness, service_id: str, case: str
+) -> None:
+    from alertbridge_tools.apigw import load_event
+
+    src = add(stack, service_id, "heartbeat", expect_every="1m")
+    answer = stack.request(load_event("heartbeat", case, src["token"]))
+    assert answer.status == 200 and answer.body["source_id"] == src["id"]
+
+
+def test_alertbridge_invoke_runs_the_heartbeat_function_on_its_event(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from alertbridge_tools import cli
+
+    assert cli.main(["invoke", "HeartbeatFunction", "-e", "events/heartbeat/post.json", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["response"]["statusCode"] == 200
