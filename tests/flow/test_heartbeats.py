@@ -311,3 +311,55 @@ def test_alertbridge_invoke_runs_the_heartbeat_function_on_its_event(
     assert cli.main(["invoke", "HeartbeatFunction", "-e", "events/heartbeat/post.json", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["response"]["statusCode"] == 200
+
+
+# --- faults ---------------------------------------------------------------------------------------
+def test_bus_down_when_the_silence_opens_then_the_next_run_after_the_lease_opens_it_once(
+    stack: Harness, service_id: str
+) -> None:
+    from tests.faults import aws_error
+
+    add(stack, service_id, "kapacitor", expect_every="1m")
+    events = runtime.publisher()._events
+    runtime.publisher()._backoff = 0
+    stack.advance(61)
+    with aws_error(events, "events.PutEvents", "ServiceUnavailable", lambda _r: True, status=503):
+        stack.pump()
+    assert silences(service_id) == []
+    wait(stack, 60)  # the failed item's lease still holds
+    assert silences(service_id) == []
+    wait(stack, 61)
+    wait(stack, 61)
+    [silent] = silences(service_id)
+    assert silent.alert_count == 1
+
+
+def test_bus_down_when_a_heartbeat_ends_the_silence_is_a_503_and_the_next_one_ends_it(
+    stack: Harness, service_id: str
+) -> None:
+    from tests.faults import aws_error
+
+    src = add(stack, service_id, "heartbeat", expect_every="1m")
+    wait(stack, 61)
+    assert silences(service_id)[0].is_open
+    events = runtime.publisher()._events
+    runtime.publisher()._backoff = 0
+    with aws_error(events, "events.PutEvents", "ServiceUnavailable", lambda _r: True, status=503):
+        down = stack.heartbeat(src["token"])
+    assert down.status == 503 and "retry" in down.body["error"]
+    stack.pump()
+    assert silences(service_id)[0].is_open
+    assert stack.heartbeat(src["token"]).status == 200
+    stack.pump()
+    [ended] = silences(service_id)
+    assert ended.status is Status.RESOLVED
+
+
+def test_storage_throttled_on_a_heartbeat_is_a_503_json(stack: Harness, service_id: str) -> None:
+    from tests.faults import aws_error
+
+    src = add(stack, service_id, "heartbeat")
+    db = runtime.dynamodb()
+    with aws_error(db, "dynamodb.UpdateItem", "ProvisionedThroughputExceededException", lambda _r: True):
+        down = stack.heartbeat(src["token"], "POST", b"x")
+    assert down.status == 503 and down.body["status"] == 503

@@ -133,9 +133,9 @@ def render_heartbeat(case: str) -> str:
 def main() -> None:
     folder = EVENTS_DIR / vendors.HEARTBEAT
     folder.mkdir(parents=True, exist_ok=True)
-    for case in HEARTBEATS:
-        (folder / f"{case}.json").write_text(render_heartbeat(case))
-        print(f"events/{vendors.HEARTBEAT}/{case}.json")
+    for ping in HEARTBEATS:
+        (folder / f"{ping}.json").write_text(render_heartbeat(ping))
+        print(f"events/{vendors.HEARTBEAT}/{ping}.json")
     for source in vendors.SOURCES:
         folder = EVENTS_DIR / source
         folder.mkdir(parents=True, exist_ok=True)
