@@ -3,9 +3,10 @@
 It reads what is due in the due index (``store.due``: one Query per shard of ``SK <= now``, so its
 cost follows the work that is due, not the number of sources or incidents) and acts on each item
 by kind: ``esc`` an escalation step (``escalation``), ``src`` a source that may have turned silent,
-``quiet`` an incident that may be resolved by timeout. Each item is claimed with a lease before it
-is acted on, so two runs at once, or a run after a dead one, never act twice; a run that fails on
-an item leaves it for the next run once its lease is over.
+``quiet`` an incident that may be resolved by timeout. An escalation step or a quiet incident is
+claimed with a lease before it is acted on, so two runs at once, or a run after a dead one, never
+act twice (a run that fails on an item leaves it for the next run once its lease is over); a
+source's check needs no lease (see ``check_source``).
 
 ``quiet_now(service_id, at)`` is the seam for maintenance windows: a source of a service in a
 window does not alarm (its check is put off by one interval). The function wires
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from alertbridge import decisions, escalation
@@ -56,6 +57,7 @@ class Checker:
     deliveries: DeliveryStore
     publisher: Publisher
     quiet_now: QuietNow
+    names: dict[str, str] = field(default_factory=dict)  # service id -> name
 
     def run(self, at: datetime) -> dict[str, int]:
         """Act on every due item; what was found, counted by kind and outcome ("src.silent": 1)."""
@@ -92,12 +94,13 @@ class Checker:
     def check_source(self, item: DueItem, at: datetime) -> str:
         """A source's due entry: silent (one incident opens), heard from (the entry moves to the
         last time heard + ``expect_every``), or moot."""
+        # No lease here: every write below is conditional or idempotent (a second checker at once
+        # publishes the same alert, whose event id the incident function drops), and an item whose
+        # publish failed is simply still due at the next run.
         seen = self.seen.get(item.subject)
         if seen is None or seen.due_at != item.due:  # a delivery moved the entry since: an orphan
             self.due.done(item)
             return "moved"
-        if not self.due.claim(item, at):
-            return "claimed"
         try:
             source: Source | None = self.sources.get_source(item.subject)
         except NotFound:
@@ -127,10 +130,13 @@ class Checker:
         return "moved"
 
     def _service_name(self, source: Source) -> str:
-        try:
-            return self.sources.get_service(source.service_id).name
-        except NotFound:
-            return source.service_id
+        """For the silence incident's title; kept for the instance's life (services keep their name)."""
+        if source.service_id not in self.names:
+            try:
+                self.names[source.service_id] = self.sources.get_service(source.service_id).name
+            except NotFound:
+                return source.service_id
+        return self.names[source.service_id]
 
     def check_quiet(self, item: DueItem, at: datetime) -> str:
         """An incident's quiet entry (claimed): resolved by timeout when no alert came for the
