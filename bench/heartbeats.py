@@ -60,6 +60,37 @@ def _seed(db: Any, table: str, count: int, due_at: Any, prefix: str) -> list[str
     return ids
 
 
+def _floor_ms(db: Any, table: str, now: Any, due_ids: list[str]) -> float:
+    """The floor, timed: the shard Queries and, per due source, two reads and a write."""
+    from alertbridge.store.due import DUE_SHARDS
+    from alertbridge.store.table import to_item
+    from alertbridge.timestamps import iso
+
+    started = time.perf_counter()
+    for shard in range(DUE_SHARDS):
+        db.query(
+            TableName=table,
+            KeyConditionExpression="PK = :pk AND SK < :u",
+            ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}", ":u": iso(now) + "$"}),
+        )
+    for source_id in due_ids:
+        key = to_item({"PK": f"SEEN#{source_id}", "SK": "SEEN"})
+        db.get_item(TableName=table, Key=key)
+        db.query(
+            TableName=table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"DLV#{source_id}"}),
+            Limit=1,
+        )
+        db.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET floor_probe = :t",
+            ExpressionAttributeValues=to_item({":t": 1}),
+        )
+    return (time.perf_counter() - started) * 1000
+
+
 def checker_cost(quick: bool, figure: Callable[..., Any]) -> list[Any]:
     os.environ.update(
         AWS_ACCESS_KEY_ID="bench",
@@ -71,8 +102,6 @@ def checker_cost(quick: bool, figure: Callable[..., Any]) -> list[Any]:
     from alertbridge.checker import Checker, never_in_maintenance
     from alertbridge.models.records import SourceSettings
     from alertbridge.store.due import DUE_SHARDS
-    from alertbridge.store.table import to_item
-    from alertbridge.timestamps import iso
     from alertbridge_tools.harness import Harness
     from moto import mock_aws
 
@@ -122,30 +151,7 @@ def checker_cost(quick: bool, figure: Callable[..., Any]) -> list[Any]:
                     times.append((time.perf_counter() - started) * 1000)
                 assert found.get("src.silent", 0) == due, found
                 requests.append(sum(counts.values()))
-                # The floor, timed: the shard Queries and, per due source, two reads and a write.
-                started = time.perf_counter()
-                for shard in range(DUE_SHARDS):
-                    db.query(
-                        TableName=table,
-                        KeyConditionExpression="PK = :pk AND SK < :u",
-                        ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}", ":u": iso(now) + "$"}),
-                    )
-                for source in made:
-                    key = to_item({"PK": f"SEEN#{source.id}", "SK": "SEEN"})
-                    db.get_item(TableName=table, Key=key)
-                    db.query(
-                        TableName=table,
-                        KeyConditionExpression="PK = :pk",
-                        ExpressionAttributeValues=to_item({":pk": f"DLV#{source.id}"}),
-                        Limit=1,
-                    )
-                    db.update_item(
-                        TableName=table,
-                        Key=key,
-                        UpdateExpression="SET floor_probe = :t",
-                        ExpressionAttributeValues=to_item({":t": 1}),
-                    )
-                floor_times.append((time.perf_counter() - started) * 1000)
+                floor_times.append(_floor_ms(db, table, now, [m.id for m in made]))
             floor_requests = DUE_SHARDS + 3 * due
             name = f"heartbeats.checker.{due}_due"
             out.append(

@@ -89,7 +89,7 @@ def figure(
 # --- 1. cold start ---------------------------------------------------------------------------------
 FUNCTIONS = [  # functions/<name>
     *("kapacitor", "threatstack", "heroku", "uptrends", "stathat", "incidents"),
-    *("notifier", "incident_events", "checker"),
+    *("notifier", "incident_events", "checker", "heartbeat"),
 ]
 
 
