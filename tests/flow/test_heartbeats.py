@@ -362,3 +362,28 @@ def test_storage_throttled_on_a_heartbeat_is_a_503_json(stack: Harness, service_
     with aws_error(db, "dynamodb.UpdateItem", "ProvisionedThroughputExceededException", lambda _r: True):
         down = stack.heartbeat(src["token"], "POST", b"x")
     assert down.status == 503 and down.body["status"] == 503
+
+
+def test_a_quiet_entry_that_could_not_be_written_is_repaired_by_setting_the_period_again(
+    stack: Harness, service_id: str
+) -> None:
+    from tests.faults import aws_error
+
+    src = add(stack, service_id, "kapacitor", resolve_after_quiet="1h")
+    db = runtime.dynamodb()
+    quiet_put = lambda r: "#quiet#" in r.get("Item", {}).get("SK", {}).get("S", "")  # noqa: E731
+    with aws_error(db, "dynamodb.PutItem", "InternalServerError", quiet_put, status=500) as failed:
+        kapacitor(stack, src["token"])
+    [incident] = incidents(service_id)
+    assert failed and incident.is_open  # the incident is written all the same
+    assert stack.call("PATCH", f"/api/sources/{src['id']}", {"resolve_after_quiet": "1h"}).status == 200
+    wait(stack, 61 * 60, step=10 * 60)
+    assert incidents(service_id)[0].resolved_by == "timeout"
+
+
+def test_a_heartbeat_source_has_no_test_alert(stack: Harness, service_id: str) -> None:
+    src = add(stack, service_id, "heartbeat")
+    refused = stack.call("POST", f"/api/sources/{src['id']}/test-alert")
+    assert refused.status == 409 and "heartbeat URL" in refused.body["error"]
+    unknown = stack.call("POST", f"/api/services/{service_id}/sources", {"source": "nagios"})
+    assert unknown.status == 400 and "heartbeat" in unknown.body["error"]

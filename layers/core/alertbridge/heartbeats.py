@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from alertbridge.http import Answer
 from alertbridge.models.records import Source, SourceSettings
 from alertbridge.observability import logger
@@ -100,7 +102,14 @@ def schedule_quiet(
             if incident.id not in started or not incident.is_open or incident.source == SILENCE_SOURCE:
                 continue
             settings = settings_of(incident.source_id)
-            if settings is not None and settings.resolve_after_quiet is not None:
+            if settings is None or settings.resolve_after_quiet is None:
+                continue
+            try:
                 due.put("quiet", incident.id, at + timedelta(seconds=settings.resolve_after_quiet))
-                count += 1
+            except (BotoCoreError, ClientError):
+                # The incident is written; failing the batch would not help (its redelivery is a
+                # duplicate, which indexes nothing). `sources set --resolve-after-quiet` re-indexes.
+                logger.exception("quiet entry not written", extra={"incident_id": incident.id})
+                continue
+            count += 1
     return count

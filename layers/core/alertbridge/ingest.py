@@ -7,6 +7,8 @@ Order matters and is the point of this module:
    vendor sent is lost). If the bus would not take the alerts we answer 503 so the vendor retries,
    and the delivery stays marked unpublished for replay. Event ids are deterministic, so a retry or
    a replay never counts twice downstream.
+4. for a source with ``expect_every``, the delivery says it is alive (``heartbeats``: usually no
+   write at all; see ``silence.MOVE_FRACTION``), and ends an open silence incident.
 Publishing before storing makes the raw source one write per delivery, not a write and an update
 (DynamoDB bills an update by the whole item's size); if the function dies in between, the vendor
 had no answer and retries, and the retry maps to the same event ids.

@@ -152,7 +152,8 @@ def _quiet_fields(settings: SourceSettings) -> dict[str, Any]:
 class QuietChange:
     """A change of a source's silence and quiet settings (``sources set --expect-every ...``), with
     the adapters that act on it: a new ``expect_every`` starts the watch, turning it off ends an
-    open silence incident, a new ``resolve_after_quiet`` indexes the source's open incidents."""
+    open silence incident, a given ``resolve_after_quiet`` indexes the source's open incidents
+    (again: setting it anew repairs an entry the incident function failed to write)."""
 
     heartbeats: Heartbeats
     incidents: IncidentStore
@@ -176,7 +177,7 @@ class QuietChange:
         at = now()
         self.heartbeats.watch(record, before, at)
         quiet = record.settings.resolve_after_quiet
-        if quiet is not None and quiet != before.resolve_after_quiet:
+        if quiet is not None and self.resolve_after_quiet is not None:  # given: (re)index, idempotent
             for incident in self.incidents.list_open(record.service_id):
                 if incident.source_id == record.id and incident.source != SILENCE_SOURCE:
                     due = decisions.last_alert_at(incident) + timedelta(seconds=quiet)
