@@ -387,3 +387,25 @@ def test_a_heartbeat_source_has_no_test_alert(stack: Harness, service_id: str) -
     assert refused.status == 409 and "heartbeat URL" in refused.body["error"]
     unknown = stack.call("POST", f"/api/services/{service_id}/sources", {"source": "nagios"})
     assert unknown.status == 400 and "heartbeat" in unknown.body["error"]
+
+
+def test_bus_down_when_a_delivery_ends_the_silence_the_vendors_retry_ends_it(
+    stack: Harness, service_id: str
+) -> None:
+    from tests.faults import aws_error
+
+    src = add(stack, service_id, "kapacitor", expect_every="1m")
+    kapacitor(stack, src["token"])
+    wait(stack, 61)
+    assert silences(service_id)[0].is_open
+    events = runtime.publisher()._events
+    runtime.publisher()._backoff = 0
+    body = json.dumps({"id": "cpu:web-1", "level": "OK", "time": iso(timestamps.now())}).encode()
+    resume = lambda r: "silence:" in json.dumps(r)  # noqa: E731  (only the silence's resolve is refused)
+    with aws_error(events, "events.PutEvents", "ServiceUnavailable", resume, status=503):
+        assert stack.post("kapacitor", src["token"], body).status == 503
+    stack.pump()
+    assert silences(service_id)[0].is_open
+    assert stack.post("kapacitor", src["token"], body).status == 202  # the vendor retries at once
+    stack.pump()
+    assert silences(service_id)[0].status is Status.RESOLVED

@@ -23,7 +23,7 @@ from alertbridge.http import Answer
 from alertbridge.models.records import Source, SourceSettings
 from alertbridge.observability import logger
 from alertbridge.silence import SILENCE_SOURCE, resumed_alert
-from alertbridge.store.bus import Publisher
+from alertbridge.store.bus import Publisher, PublishError
 from alertbridge.store.due import DueIndex
 from alertbridge.store.heartbeats import HeartbeatStore, Seen
 from alertbridge.store.sources import SourceStore
@@ -45,7 +45,11 @@ class Heartbeats:
             return  # nothing watches it: no write at all
         before = self._store.touch(source.id, at, source.settings.expect_every, heartbeat=heartbeat)
         if before is not None and before.silent_since is not None:
-            self.end_silence(source, before.silent_since, at)
+            try:
+                self.end_silence(source, before.silent_since, at)
+            except PublishError:  # the vendor's retry must touch again, and publish the resolve again
+                self._store.forget(source.id)
+                raise
 
     def end_silence(
         self, source: Source, since: datetime, at: datetime, why: str = "deliveries resumed"

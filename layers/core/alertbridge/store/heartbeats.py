@@ -79,6 +79,10 @@ class HeartbeatStore:
             self._moved[source_id] = at
         return Seen.of(from_item(resp.get("Attributes", {})))
 
+    def forget(self, source_id: str) -> None:
+        """The next delivery of the source moves its entry again (and reads whether it is silent)."""
+        self._moved.pop(source_id, None)
+
     def get(self, source_id: str) -> Seen | None:
         resp = self._db.get_item(TableName=self._table, Key=_key(source_id), ConsistentRead=True)
         return Seen.of(from_item(resp["Item"])) if "Item" in resp else None
