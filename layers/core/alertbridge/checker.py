@@ -109,10 +109,11 @@ class Checker:
         if source is None or every is None:  # removed, or no longer watched
             self.due.done(item)
             return "unwatched"
-        if seen.silent_since is not None:  # marked by a run that failed to publish: publish again
+        if seen.silent_since is not None:  # marked by a run that failed to publish (or another run
+            # at this moment): publish again, the same alert, which the incident function drops if it has it
             self.publisher.publish([silent_alert(source, self._service_name(source), seen.silent_since)])
             self.due.done(item)
-            return "silent"
+            return "republished"
         heard = [t for t in (seen.seen_at, self.deliveries.latest_at(source.id)) if t is not None]
         last = max(heard) if heard else source.created_at
         deadline = last + timedelta(seconds=every)
