@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import capacity  # noqa: E402  (bench/capacity.py)
+import heartbeats  # noqa: E402  (bench/heartbeats.py)
 import notifications  # noqa: E402  (bench/notifications.py)
 import rules  # noqa: E402  (bench/rules.py)
 from awstime import aws_time  # noqa: E402  (bench/awstime.py)
@@ -89,7 +90,7 @@ def figure(
 # --- 1. cold start ---------------------------------------------------------------------------------
 FUNCTIONS = [  # functions/<name>
     *("kapacitor", "threatstack", "heroku", "uptrends", "stathat", "incidents"),
-    *("notifier", "incident_events", "checker"),
+    *("notifier", "incident_events", "checker", "heartbeat"),
 ]
 
 
@@ -580,11 +581,13 @@ def main(argv: list[str] | None = None) -> int:
             "notify",
             "notify_latency",
             "rules",
+            "heartbeats",
             "size",
         ],
         action="append",
         help="run only these sections (repeatable); requests includes cost; notify is the notifier's "
-        "cost and the AWS latency model (bench/notifications.py), notify_latency the local stack's; "
+        "cost and the AWS latency model (bench/notifications.py), notify_latency the local stack's, "
+        "heartbeats the checker over 10,000 watched sources (bench/heartbeats.py); "
         "rules: the alert rules' evaluator in ingest vs the incident function (bench/rules.py)",
     )
     args = parser.parse_args(argv)
@@ -599,6 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         "notify": lambda: notifications.cost_and_model(args.quick, PRICE, figure),
         "notify_latency": lambda: notifications.local_latency(args.quick, figure),
         "rules": lambda: rules.measure(args.quick, _function_environment(), figure),
+        "heartbeats": lambda: heartbeats.checker_cost(args.quick, figure),
         "size": deployment_sizes,
     }
     figures = [f for name, run in sections.items() if not args.only or name in args.only for f in run()]

@@ -13,7 +13,7 @@ from alertbridge_tools.template import ROOT, load_template
 
 VENDORS = ROOT / "layers/core/alertbridge/vendors"
 SHARED = {"__init__.py", "base.py", "registry.py", "README.md", "__pycache__"}
-OTHER_FUNCTIONS = {"incidents", "incident_events", "management", "notifier", "checker", "status"}
+OTHER_FUNCTIONS = {"incidents", "incident_events", "management", "notifier", "checker", "status", "heartbeat"}
 
 
 def _hooks() -> dict[str, str]:
@@ -24,7 +24,8 @@ def _hooks() -> dict[str, str]:
             continue
         for event in resource["Properties"].get("Events", {}).values():
             path = event["Properties"].get("Path", "")
-            if event["Type"] == "Api" and (hook := re.fullmatch(r"/hooks/([^/]+)/\{token\}", path)):
+            hook = re.fullmatch(r"/hooks/([^/]+)/\{token\}", path)
+            if event["Type"] == "Api" and hook and hook.group(1) != vendors.HEARTBEAT:
                 assert event["Properties"]["Method"].upper() == "POST", path
                 found[hook.group(1)] = resource["Properties"]["CodeUri"].rstrip("/")
     return found
@@ -58,5 +59,21 @@ def test_nothing_exists_for_a_source_that_is_not_in_the_list() -> None:
     functions = {p.name for p in (ROOT / "functions").iterdir() if p.is_dir()} - OTHER_FUNCTIONS
     assert functions == set(vendors.SOURCES)
     assert set(_hooks()) == set(vendors.SOURCES)
-    assert {p.name for p in (ROOT / "events").iterdir() if p.is_dir()} == set(vendors.SOURCES)
+    assert {p.name for p in (ROOT / "events").iterdir() if p.is_dir()} == {
+        *vendors.SOURCES,
+        vendors.HEARTBEAT,
+    }
     assert {p.parent.name for p in VENDORS.glob("*/cases.json")} == set(vendors.SOURCES)
+
+
+def test_the_heartbeat_source_is_a_kind_not_a_vendor() -> None:
+    """``heartbeat`` sources only ping ``/hooks/heartbeat/{token}`` (GET or POST), which every
+    source's token also answers: one function, its events, no mapping, no cases, no README row."""
+    assert vendors.HEARTBEAT not in vendors.SOURCES and (*vendors.SOURCES, vendors.HEARTBEAT) == vendors.KINDS
+    hb = load_template()["Resources"]["HeartbeatFunction"]["Properties"]
+    assert hb["CodeUri"].rstrip("/") == "functions/heartbeat"
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in hb["Events"].values()}
+    assert routes == {("get", "/hooks/heartbeat/{token}"), ("post", "/hooks/heartbeat/{token}")}
+    assert {p.stem for p in (ROOT / "events" / vendors.HEARTBEAT).glob("*.json")} == set(
+        make_events.HEARTBEATS
+    )

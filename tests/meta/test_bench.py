@@ -40,6 +40,9 @@ def test_bench_runs_quickly_and_writes_results(tmp_path: Path) -> None:
         "notify.latency.local.p99",
         "rules.evaluate.50_rules_per_alert",
         "rules.requests.ingest.rule_reads_per_delivery_warm",
+        "heartbeats.checker.0_due.dynamodb_requests",
+        "heartbeats.checker.100_due.run_ms",
+        "heartbeats.ingest.extra_writes_per_delivery",
     ):
         assert expected in names
     by_name = {f["name"]: f for f in figures}
@@ -54,6 +57,14 @@ def test_bench_runs_quickly_and_writes_results(tmp_path: Path) -> None:
     # Every incident's notification reached the loopback receiver; the notifier's requests are counted.
     assert by_name["notify.latency.local.missing"]["value"] == 0
     assert by_name["notify.requests.notifier.dynamodb_per_notification"]["value"] > 0
+    # The checker reads the due index only: with nothing due, one Query per shard, however many sources.
+    idle = by_name["heartbeats.checker.0_due.dynamodb_requests"]
+    assert idle["value"] == idle["floor"]
+    assert (
+        by_name["heartbeats.checker.10_due.dynamodb_requests"]["value"]
+        < by_name["heartbeats.scan.items_read"]["value"]
+    )
+    assert by_name["heartbeats.ingest.extra_writes_per_delivery"]["value"] <= 0.05
     model = by_name["notify.latency.aws_model.webhook_to_notification"]
     assert model["floor"] is not None and model["value"] >= model["floor"]
     assert "figure" in done.stdout and "wrote" in done.stdout

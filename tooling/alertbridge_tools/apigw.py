@@ -84,6 +84,18 @@ def webhook_event(
     )
 
 
+def heartbeat_event(token: str, method: str = "GET", body: bytes | None = None) -> dict[str, Any]:
+    """``GET|POST /hooks/heartbeat/{token}``, as a cron job's ``curl`` sends it."""
+    return proxy_event(
+        method,
+        f"/hooks/heartbeat/{token}",
+        resource="/hooks/heartbeat/{token}",
+        path_parameters={"token": token},
+        headers={"User-Agent": "curl/8.5.0"},
+        body=body,
+    )
+
+
 def load_event(source: str, case: str, token: str) -> dict[str, Any]:
     """An ``events/<source>/<case>.json`` file with its example token replaced by ``token``."""
     text = (EVENTS_DIR / source / f"{case}.json").read_text()

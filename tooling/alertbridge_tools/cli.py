@@ -17,7 +17,7 @@ from typing import Any, get_args
 
 from alertbridge.models.records import PublicPhase
 from alertbridge.text import cut
-from alertbridge.vendors import SOURCES
+from alertbridge.vendors import KINDS, SOURCES
 
 from alertbridge_tools.client import ApiError, Client
 
@@ -62,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     srcs = sub.add_parser("sources", help="alert sources").add_subparsers(dest="command", required=True)
     add = cmd(srcs, "add", "add an alert source to a service (prints its webhook URL and token once)")
     add.add_argument("service_id")
-    add.add_argument("source", choices=SOURCES)
+    add.add_argument("source", choices=KINDS)
     _settings_args(add)
+    _quiet_args(add, clearing=False)
     cmd(srcs, "list", "a service's sources with health").add_argument("service_id")
     cmd(srcs, "rotate", "new token for a source (the old one stops working)").add_argument("source_id")
     change = cmd(srcs, "set", "change a source's settings")
@@ -76,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         help="whether its incidents change the public status (default: yes, Threat Stack: no)",
     )
+    _quiet_args(change, clearing=True)
 
     inc = sub.add_parser("incidents", help="incidents").add_subparsers(dest="command", required=True)
     lst = cmd(inc, "list", "incidents, newest first")
@@ -228,6 +230,39 @@ def _settings_args(c: argparse.ArgumentParser) -> None:
     c.add_argument("--severity-filter", help="Threat Stack severities that open incidents, e.g. 1,2")
 
 
+def _quiet_args(c: argparse.ArgumentParser, *, clearing: bool) -> None:
+    """Silence and quiet settings (durations like 30s, 15m, 1h); ``sources set`` can turn them off."""
+    every = c.add_mutually_exclusive_group() if clearing else c
+    every.add_argument("--expect-every", metavar="DURATION", help="open an incident when silent this long")
+    quiet = c.add_mutually_exclusive_group() if clearing else c
+    quiet.add_argument(
+        "--resolve-after-quiet",
+        metavar="DURATION",
+        help="resolve open incidents after this long without alerts",
+    )
+    if clearing:
+        every.add_argument("--no-expect", action="store_true", help="stop watching for silence")
+        quiet.add_argument("--no-resolve-after-quiet", action="store_true", help="never resolve by timeout")
+    c.add_argument(
+        "--silence-severity",
+        choices=("critical", "high", "medium", "low", "info"),
+        help="of the silence incident",
+    )
+
+
+def _quiet_body(args: argparse.Namespace) -> dict[str, Any]:
+    body = {
+        "expect_every": args.expect_every,
+        "resolve_after_quiet": args.resolve_after_quiet,
+        "silence_severity": args.silence_severity,
+    }
+    if getattr(args, "no_expect", False):
+        body["clear_expect_every"] = True
+    if getattr(args, "no_resolve_after_quiet", False):
+        body["clear_resolve_after_quiet"] = True
+    return {k: v for k, v in body.items() if v is not None}
+
+
 def _severities(raw: str | None) -> list[int] | None:
     if raw is None:
         return None
@@ -298,7 +333,13 @@ def run(args: argparse.Namespace, api: Client) -> int:
         emit(args, api.request("GET", "/api/services"), lambda d: table(d, (*SERVICE_COLUMNS, "created_at")))
     elif group == "services" and command == "show":
         data = api.request("GET", f"/api/services/{args.service_id}")
-        emit(args, data, lambda d: f"{d['name']} ({d['id']})\n" + table(d["sources"], SOURCE_COLUMNS))
+        emit(
+            args,
+            data,
+            lambda d: (
+                f"{d['name']} ({d['id']})\n" + table([_durations(s) for s in d["sources"]], SOURCE_COLUMNS)
+            ),
+        )
     elif group == "services" and command == "set":
         fields = ("public", "public_name", "public_description", "order", "show_titles")
         body = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
@@ -312,19 +353,27 @@ def run(args: argparse.Namespace, api: Client) -> int:
             "secret": args.secret,
             "recovery_policy": args.recovery or "resolve",
             "severity_filter": _severities(args.severity_filter),
+            **_quiet_body(args),
         }
         made = api.request("POST", f"/api/services/{args.service_id}/sources", body)
         out = {k: made[k] for k in ("id", "source", "webhook_url", "token")}
         emit(
             args,
             out,
-            lambda d: f"added {d['source']} source {d['id']}\nwebhook URL (shown once): {d['webhook_url']}",
+            lambda d: (
+                f"added {d['source']} source {d['id']}\nwebhook URL (shown once): {d['webhook_url']}"
+                + (
+                    ""
+                    if d["source"] == "heartbeat"
+                    else f"\nheartbeat URL (GET or POST): {made['heartbeat_url']}"
+                )
+            ),
         )
     elif group == "sources" and command == "list":
         emit(
             args,
             api.request("GET", f"/api/services/{args.service_id}/sources"),
-            lambda d: table(d, SOURCE_COLUMNS),
+            lambda d: table([_durations(s) for s in d], SOURCE_COLUMNS),
         )
     elif group == "sources" and command == "rotate":
         made = api.request("POST", f"/api/sources/{args.source_id}/rotate")
@@ -338,6 +387,7 @@ def run(args: argparse.Namespace, api: Client) -> int:
             "severity_filter": _severities(args.severity_filter),
             "clear_severity_filter": args.clear_severity_filter,
             "affects_status": args.affects_status,
+            **_quiet_body(args),
         }
         data = api.request(
             "PATCH", f"/api/sources/{args.source_id}", {k: v for k, v in body.items() if v is not None}
@@ -346,7 +396,16 @@ def run(args: argparse.Namespace, api: Client) -> int:
             args,
             data,
             lambda d: table(
-                [d], ("id", "source", "recovery_policy", "severity_filter", "has_secret", "affects_status")
+                [_durations(d)],
+                (
+                    "id",
+                    "source",
+                    "recovery_policy",
+                    "severity_filter",
+                    "has_secret",
+                    "affects_status",
+                    *QUIET_COLUMNS,
+                ),
             ),
         )
     elif group == "incidents" and command == "list":
@@ -629,6 +688,7 @@ def _escalation_text(data: dict[str, Any]) -> str:
     return table(rows, ("after_seconds", "channels"))
 
 
+QUIET_COLUMNS = ("expect_every", "resolve_after_quiet")
 SOURCE_COLUMNS = (
     "id",
     "source",
@@ -636,8 +696,25 @@ SOURCE_COLUMNS = (
     "severity_filter",
     "affects_status",
     "last_delivery_at",
+    "last_heartbeat_at",
+    "expect_every",
+    "silent",
     "active",
 )
+
+
+def _durations(source: dict[str, Any]) -> dict[str, Any]:
+    """A source as the tables show it: its durations as 15m, 1h (the JSON keeps seconds)."""
+    return {**source, **{k: _duration(source.get(k)) for k in QUIET_COLUMNS}}
+
+
+def _duration(seconds: int | None) -> str | None:
+    if seconds is None:
+        return None
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def status_table(services: list[dict[str, Any]]) -> str:

@@ -22,7 +22,7 @@ from alertbridge.models.records import Source, SourceSettings
 from botocore.config import Config
 
 from alertbridge_tools import logs, moto_streams
-from alertbridge_tools.apigw import proxy_event, webhook_event
+from alertbridge_tools.apigw import heartbeat_event, proxy_event, webhook_event
 from alertbridge_tools.esm import Handler, PollResult, QueuePoller
 from alertbridge_tools.streams import StreamPoller
 from alertbridge_tools.template import REGION, Stack, create_stack
@@ -223,6 +223,10 @@ class Harness:
         binary: bool = True,
     ) -> Response:
         return self.request(webhook_event(source, token, body, headers, binary=binary))
+
+    def heartbeat(self, token: str, method: str = "GET", body: bytes | None = None) -> Response:
+        """A cron job's ping of ``/hooks/heartbeat/{token}``."""
+        return self.request(heartbeat_event(token, method, body))
 
     def call(
         self, method: str, path: str, body: Any = None, query: Mapping[str, str] | None = None

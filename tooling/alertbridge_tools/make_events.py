@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 from alertbridge import vendors
 from alertbridge.vendors.registry import MAPPINGS
 
-from alertbridge_tools.apigw import EVENTS_DIR, EXAMPLE_TOKEN, webhook_event
+from alertbridge_tools.apigw import EVENTS_DIR, EXAMPLE_TOKEN, heartbeat_event, webhook_event
 
 SAMPLES = EVENTS_DIR.parent.parent / "shared" / "vendor-samples"
 VENDORS = Path(vendors.__file__).parent
@@ -116,7 +116,26 @@ def render(source: str, case: str, body: bytes, headers: dict[str, str]) -> str:
     return json.dumps(event, indent=2) + "\n"
 
 
+HEARTBEATS = {"get": ("GET", None), "post": ("POST", b"backup finished in 42 s\n")}
+
+
+def render_heartbeat(case: str) -> str:
+    """``events/heartbeat/<case>.json``: a cron job's ping of the heartbeat URL, GET or POST."""
+    method, body = HEARTBEATS[case]
+    event = heartbeat_event(EXAMPLE_TOKEN, method, body)
+    event["requestContext"] |= {
+        "requestId": fixed_id(f"heartbeat/{case}"),
+        "requestTimeEpoch": REQUEST_TIME_MS,
+    }
+    return json.dumps(event, indent=2) + "\n"
+
+
 def main() -> None:
+    folder = EVENTS_DIR / vendors.HEARTBEAT
+    folder.mkdir(parents=True, exist_ok=True)
+    for ping in HEARTBEATS:
+        (folder / f"{ping}.json").write_text(render_heartbeat(ping))
+        print(f"events/{vendors.HEARTBEAT}/{ping}.json")
     for source in vendors.SOURCES:
         folder = EVENTS_DIR / source
         folder.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from typing import Literal
 from alertbridge.models.alert import Action, CanonicalAlert, Severity, explain
 from alertbridge.models.incident import Incident, Status, TimelineEntry
 from alertbridge.models.records import RecoveryPolicy
-from alertbridge.timestamps import iso
+from alertbridge.timestamps import format_duration, iso
 
 EVENT_ID_WINDOW = 256  # event ids remembered per episode (idempotency for retries and replays)
 EVENT_ID_CHARS = 16  # a 64-bit prefix of the event id is enough within one key, and keeps items small
@@ -199,7 +199,7 @@ def _resolve(
         inc.status = Status.RESOLVED
         inc.resolved_at = now
         inc.resolved_by = "source"
-        _note(inc, now, "resolved", "resolved by source", alert)
+        _note(inc, now, "resolved", f"resolved by source: {alert.title}", alert)
         return _stage(decision, current, inc), "resolved"
 
     # Nothing open to resolve (or already monitoring): record it, and remember its time so that
@@ -359,4 +359,32 @@ def manual(
         if inc.last_resolve_at is None or now > inc.last_resolve_at:
             inc.last_resolve_at = now
         _note(inc, now, "resolved", f"resolved by {who}{noted}", by=f"person:{who}")
+    return inc
+
+
+_ALERT_KINDS = ("opened", "alert", "reminder", "reopened")
+
+
+def last_alert_at(incident: Incident) -> datetime:
+    """When alertbridge last applied an alert to the incident (its time, not the vendor's): the
+    latest alert entry of the timeline, which always keeps its latest entries."""
+    times = [e.at for e in incident.timeline if e.kind in _ALERT_KINDS and e.event_id]
+    return max([incident.opened_at, *times])
+
+
+def timeout(current: Incident, quiet: int, now: datetime) -> Incident:
+    """``resolve_after_quiet``: the open incident had no alert for ``quiet`` seconds; resolved by
+    timeout. Raises ValueError when it is not open or an alert came within ``quiet``."""
+    if not current.is_open:
+        raise ValueError("the incident is not open")
+    if (now - last_alert_at(current)).total_seconds() < quiet:
+        raise ValueError("an alert came within the quiet period")
+    inc = current.model_copy(deep=True)
+    inc.updated_at = now
+    inc.status = Status.RESOLVED
+    inc.resolved_at = now
+    inc.resolved_by = "timeout"
+    if inc.last_resolve_at is None or now > inc.last_resolve_at:  # as a person's resolve
+        inc.last_resolve_at = now
+    _note(inc, now, "resolved", f"resolved after {format_duration(quiet)} without alerts", by="timeout")
     return inc

@@ -20,7 +20,7 @@ from alertbridge.settings import settings
 if TYPE_CHECKING:
     from alertbridge.http import Answer
     from alertbridge.models.alert import CanonicalAlert
-    from alertbridge.models.records import RecoveryPolicy
+    from alertbridge.models.records import RecoveryPolicy, SourceSettings
     from alertbridge.vendors.base import VendorMapping
 
 
@@ -41,6 +41,7 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
         runtime.publisher(),
         runtime.rule_store(),
         max_body=config.max_body_bytes,
+        heartbeats=runtime.heartbeats(),
     )
 
     @metrics.log_metrics
@@ -92,23 +93,33 @@ def _count(metrics: EphemeralMetrics, answer: Answer) -> None:
 
 def incident_handler() -> Handler:
     from alertbridge.consumer import Message, process  # noqa: PLC0415
+    from alertbridge.heartbeats import schedule_quiet  # noqa: PLC0415
+    from alertbridge.silence import SILENCE_SOURCE  # noqa: PLC0415
     from alertbridge.store.sources import NotFound  # noqa: PLC0415
+    from alertbridge.timestamps import now  # noqa: PLC0415
 
     metrics = EphemeralMetrics(service="incidents")
     store = runtime.incident_store()
     sources = runtime.source_store()
+    due = runtime.due_index()
     workers = settings().key_workers
 
-    def policy_of(alert: CanonicalAlert) -> RecoveryPolicy:
+    def settings_of(source_id: str) -> SourceSettings | None:
         try:
-            return sources.get_source(alert.source_id, cached=True).settings.recovery_policy
+            return sources.get_source(source_id, cached=True).settings
         except NotFound:
-            return "resolve"
+            return None
+
+    def policy_of(alert: CanonicalAlert) -> RecoveryPolicy:
+        found = settings_of(alert.source_id)
+        # A silence incident ends when the source is heard from again, whatever its policy.
+        return found.recovery_policy if found is not None and alert.source != SILENCE_SOURCE else "resolve"
 
     @lambda_logging()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         messages = [Message(r["messageId"], r.get("body", "")) for r in event.get("Records", [])]
         result = process(messages, store, policy_of, workers=workers)
+        schedule_quiet([d for _, d in result.decisions], settings_of, due, now())
         for source, counts in result.per_source().items():
             _per_source(source, counts)
         if result.failed:
@@ -202,15 +213,51 @@ def notifier_handler() -> Handler:
 
 
 def checker_handler() -> Handler:
-    """Every minute (EventBridge Scheduler): the escalation steps that are due."""
-    from alertbridge.escalation import check  # noqa: PLC0415
+    """Every minute (EventBridge Scheduler): what the due index says is due (escalation steps,
+    silent sources, incidents quiet for long enough)."""
+    from alertbridge.checker import Checker, never_in_maintenance  # noqa: PLC0415
     from alertbridge.timestamps import now  # noqa: PLC0415
 
-    notes, incidents = runtime.notification_store(), runtime.incident_store()
-    channels, queue = runtime.channel_store(), runtime.notify_queue()
+    checker = Checker(
+        due=runtime.due_index(),
+        notes=runtime.notification_store(),
+        incidents=runtime.incident_store(),
+        channels=runtime.channel_store(),
+        queue=runtime.notify_queue(),
+        sources=runtime.source_store(),
+        seen=runtime.heartbeat_store(),
+        deliveries=runtime.delivery_store(),
+        publisher=runtime.publisher(),
+        quiet_now=never_in_maintenance,  # the maintenance-window seam: plug store.maintenance in here
+    )
 
     @lambda_logging()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return {"fired": check(notes, incidents, channels, queue, now())}
+        found = checker.run(now())
+        if found:
+            logger.info("due items", extra={"found": found})
+        return {"fired": found.get("esc.fired", 0), "found": found}
+
+    return handler
+
+
+def heartbeat_handler() -> Handler:
+    """``GET|POST /hooks/heartbeat/{token}``: a cron job's or dead-man's switch's ping (any source's
+    token); a compact heartbeat, not a delivery."""
+    from alertbridge.http import Answer, response  # noqa: PLC0415
+    from alertbridge.store.bus import PublishError  # noqa: PLC0415
+
+    heartbeats = runtime.heartbeats()
+
+    @lambda_logging()
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        token = (event.get("pathParameters") or {}).get("token")
+        try:
+            answer = heartbeats.beat(token)
+        except (PublishError, BotoCoreError, ClientError):
+            logger.exception("heartbeat not recorded")
+            return response(Answer.error(503, "temporarily unable to record the heartbeat; retry later"))
+        logger.info("heartbeat answered", extra={"status": answer.status})
+        return response(answer)
 
     return handler

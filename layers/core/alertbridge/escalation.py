@@ -1,10 +1,10 @@
-"""The escalation checker: run every minute by EventBridge Scheduler (every few seconds locally).
+"""Escalation steps, the scheduled checker's part (``checker`` reads the due index and claims).
 
 The notifier indexes step 0 of a service's escalation when an incident opens or reopens
-(``store.notifications``: ``DUE#<shard>`` items sorted by due time); this reads what is due, claims
-each item with a lease (a second or late run skips what is claimed and retries what a dead run
-left), and, when the incident is still ``triggered`` in the same epoch, enqueues the step's sends
-on NotifyQueue and indexes the next step. An acknowledge or resolve ends the chain (the incident
+(``store.due``: ``DUE#<shard>`` items sorted by due time); the checker claims each due item with
+a lease (a second or late run skips what is claimed and retries what a dead run left), and, when
+the incident is still ``triggered`` in the same epoch, this enqueues the step's sends on
+NotifyQueue and indexes the next step. An acknowledge or resolve ends the chain (the incident
 is not triggered); a reopen starts a new chain with a new epoch, and the old one stops because the
 incident was (re)opened after its epoch. The sends are ordinary notifier jobs, keyed per
 (incident, epoch, step, channel), so a step is never sent twice to a channel.
@@ -24,6 +24,7 @@ from alertbridge.store.sources import NotFound
 
 if TYPE_CHECKING:
     from alertbridge.store.channels import ChannelStore
+    from alertbridge.store.due import DueIndex, DueItem
     from alertbridge.store.incidents import IncidentStore
     from alertbridge.store.notifications import NotificationStore
     from alertbridge.store.notify_queue import NotifyQueue
@@ -51,40 +52,42 @@ def escalation_event(incident: Incident, at: datetime) -> IncidentEvent:
     )
 
 
-def check(
+def fire(
+    item: DueItem,
+    at: datetime,
+    *,
+    due: DueIndex,
     notes: NotificationStore,
     incidents: IncidentStore,
     channels: ChannelStore,
     queue: NotifyQueue,
-    at: datetime,
-) -> int:
-    """Act on every due escalation step; how many steps fired."""
-    fired = 0
-    for item in notes.due(at):
-        if not notes.claim(item, at):
-            continue
-        try:
-            incident: Incident | None = incidents.get(item.incident_id)
-        except NotFound:
-            incident = None
-        if incident is not None and still_triggered(incident, item.epoch):
-            steps = channels.escalation(incident.service_id)
-            if item.step < len(steps):
-                step = steps[item.step]
-                event = escalation_event(incident, at)
-                waited = int((at - item.epoch).total_seconds())
-                minutes, seconds = divmod(waited, 60)
-                note = f"escalation step {item.step + 1}: still triggered after {minutes}m{seconds:02d}s"
-                key = f"esc.{incident.id}.{int(item.epoch.timestamp() * 1000)}.{item.step}"
-                for channel_id in step.channel_ids:
-                    queue.enqueue(Job(key, channel_id, event=event, note=note).message())
-                following = next_step(steps, item.step, item.epoch)
-                if following is not None:
-                    notes.schedule(incident.id, following[0], following[1], item.epoch)
-                fired += 1
-                logger.info(
-                    "escalation step fired",
-                    extra={"incident_id": incident.id, "step": item.step, "channels": len(step.channel_ids)},
-                )
-        notes.done(item)
-    return fired
+) -> str:
+    """A due escalation step (claimed by the caller): when the incident is still triggered in the
+    same epoch, enqueue the step's sends and index the next step. What it found, for the log."""
+    step_no, epoch = int(item.attrs["step"]), datetime.fromisoformat(item.attrs["epoch"])
+    try:
+        incident: Incident | None = incidents.get(item.subject)
+    except NotFound:
+        incident = None
+    outcome = "moot"
+    if incident is not None and still_triggered(incident, epoch):
+        steps = channels.escalation(incident.service_id)
+        if step_no < len(steps):
+            step = steps[step_no]
+            event = escalation_event(incident, at)
+            waited = int((at - epoch).total_seconds())
+            minutes, seconds = divmod(waited, 60)
+            note = f"escalation step {step_no + 1}: still triggered after {minutes}m{seconds:02d}s"
+            key = f"esc.{incident.id}.{int(epoch.timestamp() * 1000)}.{step_no}"
+            for channel_id in step.channel_ids:
+                queue.enqueue(Job(key, channel_id, event=event, note=note).message())
+            following = next_step(steps, step_no, epoch)
+            if following is not None:
+                notes.schedule(incident.id, following[0], following[1], epoch)
+            outcome = "fired"
+            logger.info(
+                "escalation step fired",
+                extra={"incident_id": incident.id, "step": step_no, "channels": len(step.channel_ids)},
+            )
+    due.done(item)
+    return outcome

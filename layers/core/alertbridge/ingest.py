@@ -9,6 +9,8 @@ Order matters and is the point of this module:
    vendor sent is lost). If the bus would not take the alerts we answer 503 so the vendor retries,
    and the delivery stays marked unpublished for replay. Event ids are deterministic, so a retry or
    a replay never counts twice downstream.
+4. for a source with ``expect_every``, the delivery says it is alive (``heartbeats``: usually no
+   write at all; see ``silence.MOVE_FRACTION``), and ends an open silence incident.
 Publishing before storing makes the raw source one write per delivery, not a write and an update
 (DynamoDB bills an update by the whole item's size); if the function dies in between, the vendor
 had no answer and retries, and the retry maps to the same event ids.
@@ -24,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from alertbridge import vendors
+from alertbridge.heartbeats import Heartbeats
 from alertbridge.http import Answer
 from alertbridge.models.records import DeliveryRecord, Outcome, Source
 from alertbridge.normalize import Normalized, normalize
@@ -50,6 +53,7 @@ class Ingest:
         rule_store: RuleStore,
         *,
         max_body: int = MAX_BODY_BYTES,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self.mapping = mapping  # an ingest function's own module; the management function's from the registry
         self.kind = mapping.NAME
@@ -58,6 +62,7 @@ class Ingest:
         self._publisher = publisher
         self._rules = rule_store
         self._max_body = max_body
+        self._heartbeats = heartbeats  # the webhook path: a delivery also says the source is alive
 
     def handle(self, token: str | None, body: bytes, headers: Mapping[str, str]) -> Answer:
         """A webhook delivery: the token first, then everything else."""
@@ -65,7 +70,10 @@ class Ingest:
         if source is None or source.source != self.kind:
             # Same answer for "no such token" and "token of another source": nothing to learn.
             return Answer.error(404, "unknown webhook token")
-        return self.receive(source, body, headers)
+        answer = self.receive(source, body, headers)
+        if self._heartbeats is not None:  # any authenticated delivery, whatever its outcome
+            self._heartbeats.seen(source, now())
+        return answer
 
     def receive(
         self,

@@ -18,9 +18,10 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from alertbridge import decisions, rules, vendors
+from alertbridge.heartbeats import Heartbeats
 from alertbridge.http import Answer
 from alertbridge.ingest import Ingest
-from alertbridge.models.alert import CanonicalAlert
+from alertbridge.models.alert import CanonicalAlert, Severity
 from alertbridge.models.incident import Incident
 from alertbridge.models.records import (
     DeliveryRecord,
@@ -35,10 +36,13 @@ from alertbridge.models.records import (
 from alertbridge.models.rule import MAX_RULES, Rule, RuleSet
 from alertbridge.normalize import normalize
 from alertbridge.retry import until_written
+from alertbridge.silence import SILENCE_SOURCE
 from alertbridge.status.board import ServiceStatus, service_status
 from alertbridge.status.reads import per_service
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore
+from alertbridge.store.due import DueIndex
+from alertbridge.store.heartbeats import Seen
 from alertbridge.store.incidents import OPEN_STATUSES, Conflict, IncidentStore
 from alertbridge.store.rules import RuleStore
 from alertbridge.store.sources import NotFound, SourceStore
@@ -66,6 +70,7 @@ class SourceHealth:
     source: Source
     last_delivery_at: datetime | None
     active: bool  # opened an incident in the last ACTIVE_DAYS days
+    seen: Seen | None = None  # heartbeats and silence (sources with expect_every, or heartbeats)
 
 
 @dataclass(frozen=True)
@@ -85,37 +90,52 @@ def update_service(sources: SourceStore, service_id: str, changes: dict[str, obj
 
 
 def show_service(
-    sources: SourceStore, deliveries: DeliveryStore, incidents: IncidentStore, service_id: str
+    sources: SourceStore,
+    deliveries: DeliveryStore,
+    incidents: IncidentStore,
+    heartbeats: Heartbeats,
+    service_id: str,
 ) -> ServiceOverview:
     service = sources.get_service(service_id)
     return ServiceOverview(
         service,
         service_status(incidents.list_open(service_id)),
-        [source_health(deliveries, incidents, s) for s in sources.list_sources(service_id)],
+        [source_health(deliveries, incidents, heartbeats, s) for s in sources.list_sources(service_id)],
     )
 
 
 def add_source(
-    sources: SourceStore, service_id: str, kind: str, settings: SourceSettings
+    sources: SourceStore, heartbeats: Heartbeats, service_id: str, kind: str, settings: SourceSettings
 ) -> tuple[Source, str]:
-    """A new source and its token (shown once). An unknown kind raises ``vendors.UnknownSource``."""
-    vendors.module(kind)
-    return sources.add_source(service_id, kind, settings)
+    """A new source and its token (shown once). An unknown kind raises ``vendors.UnknownSource``;
+    ``heartbeat`` is a source that only sends heartbeats (no vendor mapping)."""
+    if kind != vendors.HEARTBEAT:
+        vendors.module(kind)
+    record, token = sources.add_source(service_id, kind, settings)
+    heartbeats.watch(record, None, now())
+    return record, token
 
 
 def list_sources(
-    sources: SourceStore, deliveries: DeliveryStore, incidents: IncidentStore, service_id: str
+    sources: SourceStore,
+    deliveries: DeliveryStore,
+    incidents: IncidentStore,
+    heartbeats: Heartbeats,
+    service_id: str,
 ) -> list[SourceHealth]:
     sources.get_service(service_id)  # an unknown service is a 404, not an empty list
-    return [source_health(deliveries, incidents, s) for s in sources.list_sources(service_id)]
+    return [source_health(deliveries, incidents, heartbeats, s) for s in sources.list_sources(service_id)]
 
 
-def source_health(deliveries: DeliveryStore, incidents: IncidentStore, record: Source) -> SourceHealth:
-    """When it last sent anything, and whether it opened an incident lately (two one-item reads)."""
-    latest, _ = deliveries.list_for_source(record.id, limit=1)
+def source_health(
+    deliveries: DeliveryStore, incidents: IncidentStore, heartbeats: Heartbeats, record: Source
+) -> SourceHealth:
+    """When it last sent anything, whether it opened an incident lately, its last heartbeat and
+    whether it is silent (three one-item reads)."""
+    latest = deliveries.latest_at(record.id)
     since = iso(now() - timedelta(days=ACTIVE_DAYS))
     recent, _ = incidents.for_service(record.service_id, source=record.id, since=since, limit=1)
-    return SourceHealth(record, latest[0].received_at if latest else None, bool(recent))
+    return SourceHealth(record, latest, bool(recent), heartbeats.last_seen(record.id))
 
 
 def rotate_token(sources: SourceStore, source_id: str) -> tuple[Source, str]:
@@ -131,6 +151,7 @@ def change_settings(
     recovery_policy: RecoveryPolicy | None = None,
     severity_filter: tuple[int, ...] | None = None,
     clear_severity_filter: bool = False,
+    quiet: QuietChange | None = None,
 ) -> Source:
     """What is given replaces what was set; what is not given stays; ``clear_*`` removes it."""
     current = sources.get_source(source_id).settings
@@ -138,8 +159,52 @@ def change_settings(
         recovery_policy=recovery_policy or current.recovery_policy,
         severity_filter=None if clear_severity_filter else (severity_filter or current.severity_filter),
         secret=None if clear_secret else (secret or current.secret),
+        **(quiet.merged(current) if quiet else _quiet_fields(current)),
     )
-    return sources.update_settings(source_id, merged)
+    record = sources.update_settings(source_id, merged)
+    if quiet is not None:
+        quiet.apply(record, current)
+    return record
+
+
+def _quiet_fields(settings: SourceSettings) -> dict[str, Any]:
+    return {k: getattr(settings, k) for k in ("expect_every", "silence_severity", "resolve_after_quiet")}
+
+
+@dataclass(frozen=True)
+class QuietChange:
+    """A change of a source's silence and quiet settings (``sources set --expect-every ...``), with
+    the adapters that act on it: a new ``expect_every`` starts the watch, turning it off ends an
+    open silence incident, a given ``resolve_after_quiet`` indexes the source's open incidents
+    (again: setting it anew repairs an entry the incident function failed to write)."""
+
+    heartbeats: Heartbeats
+    incidents: IncidentStore
+    due: DueIndex
+    expect_every: int | None = None
+    clear_expect_every: bool = False
+    silence_severity: Severity | None = None
+    resolve_after_quiet: int | None = None
+    clear_resolve_after_quiet: bool = False
+
+    def merged(self, current: SourceSettings) -> dict[str, Any]:
+        return {
+            "expect_every": None if self.clear_expect_every else (self.expect_every or current.expect_every),
+            "silence_severity": self.silence_severity or current.silence_severity,
+            "resolve_after_quiet": None
+            if self.clear_resolve_after_quiet
+            else (self.resolve_after_quiet or current.resolve_after_quiet),
+        }
+
+    def apply(self, record: Source, before: SourceSettings) -> None:
+        at = now()
+        self.heartbeats.watch(record, before, at)
+        quiet = record.settings.resolve_after_quiet
+        if quiet is not None and self.resolve_after_quiet is not None:  # given: (re)index, idempotent
+            for incident in self.incidents.list_open(record.service_id):
+                if incident.source_id == record.id and incident.source != SILENCE_SOURCE:
+                    due = decisions.last_alert_at(incident) + timedelta(seconds=quiet)
+                    self.due.put("quiet", incident.id, max(due, at))
 
 
 def set_affects_status(sources: SourceStore, source_id: str, affects: bool) -> Source:
@@ -155,6 +220,8 @@ def send_test_alert(
 ) -> Answer:
     """The source's sample through the real ingest path (mapping, raw store, bus), marked test."""
     record = sources.get_source(source_id)
+    if record.source == vendors.HEARTBEAT:
+        raise Refused("a heartbeat source has no test alert: call its heartbeat URL (GET or POST)")
     body = vendors.sample(record.source)
     headers = {"Content-Type": "application/json", "User-Agent": "alertbridge-test-alert"}
     if record.settings.secret:  # sign it the way the vendor would

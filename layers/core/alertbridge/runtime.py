@@ -20,10 +20,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
 
+    from alertbridge.heartbeats import Heartbeats
     from alertbridge.notifier import Notifier
     from alertbridge.store.bus import Publisher
     from alertbridge.store.channels import ChannelStore
     from alertbridge.store.deliveries import DeliveryStore
+    from alertbridge.store.due import DueIndex
+    from alertbridge.store.heartbeats import HeartbeatStore
     from alertbridge.store.incidents import IncidentStore
     from alertbridge.store.notifications import NotificationStore
     from alertbridge.store.notify_queue import NotifyQueue
@@ -96,6 +99,29 @@ def publisher() -> Publisher:
     return Publisher(boto3.client("events", config=_CONFIG), settings().bus)
 
 
+# --- quiet sources ---------------------------------------------------------------------------------
+@cache
+def due_index() -> DueIndex:
+    from alertbridge.store.due import DueIndex  # noqa: PLC0415
+
+    return DueIndex(dynamodb(), settings().table)
+
+
+@cache
+def heartbeat_store() -> HeartbeatStore:
+    """Cached for the instance's life: it remembers when it last moved each source's due entry."""
+    from alertbridge.store.heartbeats import HeartbeatStore  # noqa: PLC0415
+
+    return HeartbeatStore(dynamodb(), settings().table)
+
+
+@cache
+def heartbeats() -> Heartbeats:
+    from alertbridge.heartbeats import Heartbeats  # noqa: PLC0415
+
+    return Heartbeats(source_store(), heartbeat_store(), publisher())
+
+
 # The incident events function backs off longer between the bus's refusals than ingest, which
 # answers a waiting vendor: each of the stream's retries then rides out a few seconds of outage.
 INCIDENT_EVENTS_BACKOFF = 1.0
@@ -160,7 +186,16 @@ def reset() -> None:
         status_page_store,
         publisher,
     )
-    for fn in (*built, incident_event_publisher, channel_store, topic, notification_store, notify_queue):
+    quiet = (due_index, heartbeat_store, heartbeats)
+    for fn in (
+        *built,
+        *quiet,
+        incident_event_publisher,
+        channel_store,
+        topic,
+        notification_store,
+        notify_queue,
+    ):
         fn.cache_clear()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -74,6 +75,28 @@ def _from_loose_iso(text: str) -> datetime | None:
         return datetime.fromisoformat(candidate)
     except ValueError:
         return None
+
+
+_DURATION = re.compile(r"^([0-9]{1,6})([smh])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(text: str, what: str = "a duration") -> int:
+    """'30s', '15m' or '1h' -> seconds; a ValueError naming ``what`` otherwise."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise ValueError(
+            f"{what} must be a whole number with a unit, like '30s', '15m' or '1h' (got {text!r})"
+        )
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def format_duration(seconds: int) -> str:
+    """Seconds as people read them back: '45 s', '15 min', '60 min', '36 h'."""
+    if seconds % 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    return f"{minutes // 60} h" if minutes > 120 and minutes % 60 == 0 else f"{minutes} min"
 
 
 def iso(moment: datetime) -> str:

@@ -78,7 +78,7 @@ def _bus_down(exc: PublishError) -> Response[Any]:
 
 @app.exception_handler(vendors.UnknownSource)
 def _unknown_source(exc: vendors.UnknownSource) -> Response[Any]:
-    return _error(400, f"unknown source kind {exc.args[0]!r}; one of {', '.join(vendors.SOURCES)}")
+    return _error(400, f"unknown source kind {exc.args[0]!r}; one of {', '.join(vendors.KINDS)}")
 
 
 @app.not_found

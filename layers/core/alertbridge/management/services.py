@@ -45,7 +45,11 @@ def list_services() -> list[dict[str, Any]]:
 @router.get("/api/services/<service_id>")
 def show_service(service_id: str) -> dict[str, Any]:
     overview = operations.show_service(
-        runtime.source_store(), runtime.delivery_store(), runtime.incident_store(), service_id
+        runtime.source_store(),
+        runtime.delivery_store(),
+        runtime.incident_store(),
+        runtime.heartbeats(),
+        service_id,
     )
     return {
         **overview.service.model_dump(mode="json"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -15,6 +16,7 @@ from alertbridge.notify.policy import EscalationStep
 from alertbridge.operations import SourceHealth
 from alertbridge.settings import settings
 from alertbridge.status.board import public_id
+from alertbridge.store.heartbeats import Seen
 from alertbridge.timestamps import iso
 
 
@@ -43,6 +45,9 @@ def source_view(record: Source) -> dict[str, Any]:
         "severity_filter": list(record.settings.severity_filter) if record.settings.severity_filter else None,
         "has_secret": record.settings.secret is not None,
         "affects_status": record.counts_on_status,
+        "expect_every": record.settings.expect_every,
+        "silence_severity": record.settings.silence_severity.value,
+        "resolve_after_quiet": record.settings.resolve_after_quiet,
         "created_at": iso(record.created_at),
         "token_rotated_at": iso(record.token_rotated_at) if record.token_rotated_at else None,
     }
@@ -50,15 +55,28 @@ def source_view(record: Source) -> dict[str, Any]:
 
 def token_view(record: Source, token: str, root: str) -> dict[str, Any]:
     """A source with the token just made (shown this once) and its webhook URL under ``root``."""
-    return {**source_view(record), "token": token, "webhook_url": f"{root}/hooks/{record.source}/{token}"}
+    return {
+        **source_view(record),
+        "token": token,
+        "webhook_url": f"{root}/hooks/{record.source}/{token}",
+        "heartbeat_url": f"{root}/hooks/heartbeat/{token}",
+    }
 
 
 def health_view(health: SourceHealth) -> dict[str, Any]:
+    seen = health.seen or Seen()
     return {
         **source_view(health.source),
-        "last_delivery_at": iso(health.last_delivery_at) if health.last_delivery_at else None,
+        "last_delivery_at": _iso(health.last_delivery_at),
+        "last_heartbeat_at": _iso(seen.heartbeat_at),
+        "silent": seen.silent_since is not None,
+        "silent_since": _iso(seen.silent_since),
         "active": health.active,
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return iso(moment) if moment else None
 
 
 def incident_view(incident: Incident, *, timeline: bool = False) -> dict[str, Any]:

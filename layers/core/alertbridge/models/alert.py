@@ -105,7 +105,8 @@ class CanonicalAlert(BaseModel):
         description="The alert source (a service's integration) the delivery came in through."
     )
     source: SourceName = Field(
-        description="Vendor kind: kapacitor, threatstack, heroku, uptrends, stathat, ..."
+        description="Vendor kind: kapacitor, threatstack, heroku, uptrends, stathat, ...; 'alertbridge' "
+        "for what alertbridge raises itself (a source gone silent: dedup key 'silence:<source id>')."
     )
     action: Action
     dedup_key: Annotated[str, StringConstraints(min_length=1, max_length=MAX_KEY)]

@@ -12,12 +12,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertbridge.models.alert import Action, AppliedRule
+from alertbridge.models.alert import Action, AppliedRule, Severity
 
 RecoveryPolicy = Literal["resolve", "monitor"]
 # Source kinds whose incidents do not affect the public status unless an operator says so: an
 # intrusion alert is not an outage (PRODUCT §5; issue 18).
 STATUS_SILENT_KINDS = frozenset({"threatstack"})
+MIN_EXPECT_EVERY = 30  # seconds; the checker runs every minute on AWS, every 5 s locally
+MAX_EXPECT_EVERY = 7 * 24 * 3600
+MIN_RESOLVE_AFTER_QUIET = 60
+MAX_RESOLVE_AFTER_QUIET = 30 * 24 * 3600
 
 
 class SourceSettings(BaseModel):
@@ -28,6 +32,15 @@ class SourceSettings(BaseModel):
     recovery_policy: RecoveryPolicy = "resolve"
     severity_filter: tuple[int, ...] | None = None  # Threat Stack: severities that open incidents
     secret: str | None = Field(default=None, repr=False)  # Heroku HMAC secret: never logged nor returned
+    # Silence: when nothing (no delivery, no heartbeat) arrived for this many seconds, one incident
+    # of source ``alertbridge`` opens at this severity; off when None (``heartbeats``).
+    expect_every: int | None = Field(default=None, ge=MIN_EXPECT_EVERY, le=MAX_EXPECT_EVERY)
+    silence_severity: Severity = Severity.HIGH
+    # An open incident of this source with no new alert for this many seconds is resolved by
+    # timeout; off when None.
+    resolve_after_quiet: int | None = Field(
+        default=None, ge=MIN_RESOLVE_AFTER_QUIET, le=MAX_RESOLVE_AFTER_QUIET
+    )
 
 
 class Service(BaseModel):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,12 +19,10 @@ from typing import Literal
 
 from alertbridge.models.channel import Channel
 from alertbridge.models.incident_event import IncidentEvent
+from alertbridge.timestamps import parse_duration
 
 WINDOW_SECONDS = 60
 MAX_AFTER = 24 * 3600  # an escalation step later than a day is not escalation any more
-
-_AFTER = re.compile(r"^([0-9]{1,6})([smh])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
 def wants(channel: Channel, event: IncidentEvent) -> bool:
@@ -87,15 +84,9 @@ class EscalationStep:
 
 def parse_after(text: str) -> int:
     """'0', '30s', '15m' or '1h' -> seconds."""
-    value = text.strip()
-    if value == "0":
+    if text.strip() == "0":
         return 0
-    match = _AFTER.match(value)
-    if match is None:
-        raise ValueError(
-            f"after must be 0 or a whole number with a unit, like '30s', '15m' or '1h' (got {text!r})"
-        )
-    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    seconds = parse_duration(text, "after (0 or a duration)")
     if seconds > MAX_AFTER:
         raise ValueError(f"after must be at most 24h (got {text!r})")
     return seconds

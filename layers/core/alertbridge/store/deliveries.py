@@ -14,7 +14,7 @@ import json
 import secrets
 import zlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from alertbridge.models.records import DeliveryRecord
@@ -110,6 +110,20 @@ class DeliveryStore:
             packed = data.get("body", b"")
         body = zlib.decompressobj().decompress(packed) if packed else b""
         return DeliveryRecord.model_validate(_record(data)), body
+
+    def latest_at(self, source_id: str) -> datetime | None:
+        """When the source's latest delivery arrived (any outcome), or None: one item read."""
+        resp = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"DLV#{source_id}"}),
+            ProjectionExpression="received_at",
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = resp.get("Items", [])
+        return datetime.fromisoformat(items[0]["received_at"]["S"]) if items else None
 
     def list_for_source(
         self, source_id: str, *, limit: int = 50, cursor: str | None = None, only: str | None = None

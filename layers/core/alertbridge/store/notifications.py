@@ -13,28 +13,23 @@
   would bill every append by the whole list's size and hit the 400 KB item limit in a storm); the
   flush reads the partition with one paginated Query.
 - **Due work** (``DUE#<shard>`` / ``<due at>#esc#<incident>#<step>``): escalation steps by due
-  time; the checker Queries ``SK <= now`` per shard (what is not due is not read) and claims an
-  item with a conditional lease before acting on it.
+  time, in the due index the checker reads (``store.due``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from alertbridge.decisions import parse_incident_id
+from alertbridge.store.due import DueIndex
 from alertbridge.store.table import from_item, to_item
 from alertbridge.timestamps import iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-DUE_SHARDS = 4  # spreads due items over partitions; the checker reads each shard
-LEASE_SECONDS = 120  # a claimed due item is retried by a later run if its claimer died
 SENT_DAYS = 14
 WINDOW_DAYS = 1
 
@@ -66,19 +61,11 @@ class AttemptRecord:
         }
 
 
-@dataclass(frozen=True)
-class DueItem:
-    shard: int
-    sk: str
-    incident_id: str
-    step: int
-    epoch: datetime
-
-
 class NotificationStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._db = client
         self._table = table
+        self._due = DueIndex(client, table)
 
     # attempts -----------------------------------------------------------------------------------
     def record(self, rec: AttemptRecord) -> None:
@@ -158,68 +145,7 @@ class NotificationStore:
     # due work (escalation) ----------------------------------------------------------------------
     def schedule(self, incident_id: str, step: int, due: datetime, epoch: datetime) -> None:
         """Index step ``step`` of the incident's escalation as due at ``due`` (idempotent)."""
-        shard = int(hashlib.sha256(incident_id.encode()).hexdigest(), 16) % DUE_SHARDS
-        item = {
-            "PK": f"DUE#{shard}",
-            "SK": f"{iso(due)}#esc#{incident_id}#{step}",
-            "incident_id": incident_id,
-            "step": step,
-            "epoch": iso(epoch),
-        }
-        try:
-            self._db.put_item(
-                TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-
-    def due(self, now: datetime) -> list[DueItem]:
-        """Every due item (due at or before ``now``), claimed or not, shard by shard."""
-        out: list[DueItem] = []
-        for shard in range(DUE_SHARDS):
-            pages = self._db.get_paginator("query").paginate(
-                TableName=self._table,
-                KeyConditionExpression="PK = :pk AND SK < :upper",
-                # '$' sorts right after '#': every "<due at>#..." with due at <= now
-                ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}", ":upper": f"{iso(now)}$"}),
-                ConsistentRead=True,
-            )
-            for page in pages:
-                for raw in page.get("Items", []):
-                    item = from_item(raw)
-                    out.append(
-                        DueItem(
-                            shard,
-                            item["SK"],
-                            item["incident_id"],
-                            item["step"],
-                            datetime.fromisoformat(item["epoch"]),
-                        )
-                    )
-        return out
-
-    def claim(self, item: DueItem, now: datetime) -> bool:
-        """Take a lease on a due item: False when it is gone or another checker holds it."""
-        try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=to_item({"PK": f"DUE#{item.shard}", "SK": item.sk}),
-                UpdateExpression="SET lease_until = :until",
-                ConditionExpression="attribute_exists(PK) AND "
-                "(attribute_not_exists(lease_until) OR lease_until < :now)",
-                ExpressionAttributeValues=to_item(
-                    {":until": iso(now + timedelta(seconds=LEASE_SECONDS)), ":now": iso(now)}
-                ),
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def done(self, item: DueItem) -> None:
-        self._db.delete_item(TableName=self._table, Key=to_item({"PK": f"DUE#{item.shard}", "SK": item.sk}))
+        self._due.put("esc", incident_id, due, step, incident_id=incident_id, step=step, epoch=iso(epoch))
 
 
 def _expiry(now: datetime) -> int:

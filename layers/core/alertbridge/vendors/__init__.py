@@ -10,9 +10,10 @@ A mapping module provides:
 - optionally ``verify(delivery) -> None``: a signature check that raises ``Unauthorized``.
 
 ``SOURCES`` is the one list of sources; everything else (the CLI, the demo, the events, the
-template checks) derives from it. An ingest function imports its own mapping statically
-(``from alertbridge.vendors import kapacitor``), so its cold start loads no other vendor; only
-``module`` (the management function, which serves every source) loads the registry of all of them.
+template checks) derives from it; ``KINDS`` adds the heartbeat-only source. An ingest function
+imports its own mapping statically (``from alertbridge.vendors import kapacitor``), so its cold
+start loads no other vendor; only ``module`` (the management function, which serves every source)
+loads the registry of all of them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from alertbridge.vendors.base import VendorMapping
 
 SOURCES: tuple[str, ...] = ("kapacitor", "threatstack", "heroku", "uptrends", "stathat")
+# A source that only sends heartbeats (``/hooks/heartbeat/{token}``: cron jobs, dead-man's
+# switches): a kind of source, not a vendor mapping (no webhook function, no events, no cases).
+HEARTBEAT = "heartbeat"
+KINDS: tuple[str, ...] = (*SOURCES, HEARTBEAT)  # what `sources add` takes
 
 
 class Unauthorized(Exception):
