@@ -96,7 +96,14 @@ def test_ingest_answers_401_for_a_bad_signature_and_keeps_the_delivery(
     stack: Harness, service_id: str
 ) -> None:
     _, token = stack.add_source(service_id, "heroku", SIGNED)
-    ingest = Ingest(heroku, runtime.source_store(), runtime.delivery_store(), runtime.publisher())
+    ingest = Ingest(
+        heroku,
+        runtime.source_store(),
+        runtime.delivery_store(),
+        runtime.publisher(),
+        runtime.maintenance_store(),
+        runtime.has_open,
+    )
     body = sample("heroku-build-failed.json")
 
     good = ingest.handle(token, body, {"Heroku-Webhook-Hmac-SHA256": VECTOR})

@@ -38,6 +38,8 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
         runtime.source_store(),
         runtime.delivery_store(),
         runtime.publisher(),
+        runtime.maintenance_store(),
+        runtime.has_open,
         max_body=config.max_body_bytes,
     )
 
@@ -75,7 +77,7 @@ def _count(metrics: EphemeralMetrics, answer: Answer) -> None:
     if answer.status >= 400:
         metrics.add_metric(name="rejected", unit=MetricUnit.Count, value=1)
         return
-    tally: dict[str, int] = {"accepted": 0, "ignored": 0, "rejected": 0}
+    tally: dict[str, int] = {"accepted": 0, "ignored": 0, "suppressed": 0, "rejected": 0}
     for alert in answer.body.get("alerts", []):
         tally[alert["outcome"]] += 1
     for name, value in tally.items():

@@ -2,7 +2,9 @@
 
 Order matters and is the point of this module:
 1. the token is checked before anything else (unknown: 404, nothing stored);
-2. the alerts go to the bus;
+2. alerts of a service in a maintenance window are held back (kept, outcome ``suppressed``);
+   recoveries, and alerts for a key whose incident is open (it opened before the window), pass;
+   the others go to the bus;
 3. the body is kept raw with its outcome, and whether the bus took it, before we answer (nothing a
    vendor sent is lost). If the bus would not take the alerts we answer 503 so the vendor retries,
    and the delivery stays marked unpublished for replay. Event ids are deterministic, so a retry or
@@ -15,19 +17,22 @@ A body we cannot understand is a 4xx with a JSON error, whatever it holds: never
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from alertbridge import vendors
+from alertbridge import maintenance, vendors
 from alertbridge.http import Answer
+from alertbridge.models.alert import Action
 from alertbridge.models.records import DeliveryRecord, Outcome, Source
-from alertbridge.normalize import normalize
+from alertbridge.normalize import Normalized, normalize
 from alertbridge.observability import logger
 from alertbridge.settings import MAX_BODY_BYTES
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore, new_delivery_id, safe_headers
+from alertbridge.store.maintenance import MaintenanceStore
 from alertbridge.store.sources import SourceStore
 from alertbridge.text import validation_message
 from alertbridge.timestamps import now
@@ -43,14 +48,20 @@ class Ingest:
         sources: SourceStore,
         deliveries: DeliveryStore,
         publisher: Publisher,
+        windows: MaintenanceStore,
+        has_open: Callable[[str, str], bool],
         *,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
+        """``has_open(service_id, dedup_key)``: whether the key has an open incident (asked only
+        of alerts in a maintenance window; ``IncidentStore.has_open``, built on first use)."""
         self.mapping = mapping  # an ingest function's own module; the management function's from the registry
         self.kind = mapping.NAME
         self._sources = sources
         self._deliveries = deliveries
         self._publisher = publisher
+        self._windows = windows
+        self._has_open = has_open
         self._max_body = max_body
 
     def handle(self, token: str | None, body: bytes, headers: Mapping[str, str]) -> Answer:
@@ -108,6 +119,7 @@ class Ingest:
             logger.exception("mapping failed", extra={"source": self.kind})
             reason = "the body could not be mapped (kept; replay it once the mapping is fixed)"
             return self._reject(source, delivery, delivery_id, 422, reason, test)
+        self._hold_for_maintenance(result, received_at)
 
         status = 202
         stored = self._record(
@@ -129,6 +141,31 @@ class Ingest:
             },
             delivery_id,
         )
+
+    def _hold_for_maintenance(self, result: Normalized, at: datetime) -> None:
+        """Alerts whose (final) service is in a maintenance window at ``at`` stay out of the bus:
+        their outcome becomes ``suppressed``, naming the window. Recoveries always pass, and so
+        does any alert for a key whose incident is open (opened before the window, it still
+        updates and resolves): one strongly consistent read per key, only while a window is on."""
+        held: dict[str, str] = {}
+        open_keys: dict[tuple[str, str], bool] = {}
+        for alert in result.alerts:
+            if alert.action is Action.RESOLVE:
+                continue
+            active = maintenance.active_until(self._windows.for_service(alert.service_id, cached=True), at)
+            if active is None:
+                continue
+            key = (alert.service_id, alert.dedup_key)
+            if key not in open_keys:
+                open_keys[key] = self._has_open(*key)
+            if not open_keys[key]:
+                held[alert.event_id] = maintenance.reason(*active)
+        if not held:
+            return
+        result.alerts = [a for a in result.alerts if a.event_id not in held]
+        for outcome in result.outcomes:
+            if outcome["outcome"] == "accepted" and outcome.get("event_id") in held:
+                outcome.update(outcome="suppressed", reason=held[outcome["event_id"]])
 
     def _reject(
         self, source: Source, delivery: Delivery, delivery_id: str, status: int, reason: str, test: bool

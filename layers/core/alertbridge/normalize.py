@@ -41,6 +41,8 @@ class Normalized:
         kinds = {o["outcome"] for o in self.outcomes}
         if "accepted" in kinds:
             return "accepted"
+        if "suppressed" in kinds:  # kept, held back on purpose: nothing of it is lost
+            return "suppressed"
         if kinds == {"ignored"}:
             return "ignored"
         return "rejected" if kinds else "ignored"

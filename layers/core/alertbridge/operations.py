@@ -25,6 +25,7 @@ from alertbridge.status.reads import per_service
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore
 from alertbridge.store.incidents import OPEN_STATUSES, Conflict, IncidentStore
+from alertbridge.store.maintenance import MaintenanceStore
 from alertbridge.store.sources import SourceStore
 from alertbridge.timestamps import iso, now
 from alertbridge.vendors import heroku
@@ -119,7 +120,12 @@ def change_settings(
 
 
 def send_test_alert(
-    sources: SourceStore, deliveries: DeliveryStore, publisher: Publisher, source_id: str
+    sources: SourceStore,
+    deliveries: DeliveryStore,
+    publisher: Publisher,
+    windows: MaintenanceStore,
+    incidents: IncidentStore,
+    source_id: str,
 ) -> Answer:
     """The source's sample through the real ingest path (mapping, raw store, bus), marked test."""
     record = sources.get_source(source_id)
@@ -127,7 +133,9 @@ def send_test_alert(
     headers = {"Content-Type": "application/json", "User-Agent": "alertbridge-test-alert"}
     if record.settings.secret:  # sign it the way the vendor would
         headers["Heroku-Webhook-Hmac-SHA256"] = heroku.sign(record.settings.secret, body)
-    ingest = Ingest(vendors.module(record.source), sources, deliveries, publisher)
+    ingest = Ingest(
+        vendors.module(record.source), sources, deliveries, publisher, windows, incidents.has_open
+    )
     return ingest.receive(record, body, headers, test=True)
 
 
@@ -222,11 +230,20 @@ def show_delivery(deliveries: DeliveryStore, delivery_id: str) -> tuple[Delivery
     return deliveries.get(delivery_id)
 
 
-def replay(sources: SourceStore, deliveries: DeliveryStore, publisher: Publisher, delivery_id: str) -> Answer:
+def replay(
+    sources: SourceStore,
+    deliveries: DeliveryStore,
+    publisher: Publisher,
+    windows: MaintenanceStore,
+    incidents: IncidentStore,
+    delivery_id: str,
+) -> Answer:
     """Run a kept delivery through today's mapping again. Idempotent: event ids are the same."""
     record, body = deliveries.get(delivery_id)
     if record.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND):
         raise Refused("a delivery that failed authentication is never replayed")
     source = sources.get_source(record.source_id)
-    ingest = Ingest(vendors.module(source.source), sources, deliveries, publisher)
+    ingest = Ingest(
+        vendors.module(source.source), sources, deliveries, publisher, windows, incidents.has_open
+    )
     return ingest.receive(source, body, record.headers, replay_of=record)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from alertbridge.store.channels import ChannelStore
     from alertbridge.store.deliveries import DeliveryStore
     from alertbridge.store.incidents import IncidentStore
+    from alertbridge.store.maintenance import MaintenanceStore
     from alertbridge.store.notifications import NotificationStore
     from alertbridge.store.notify_queue import NotifyQueue
     from alertbridge.store.sources import SourceStore
@@ -71,6 +72,19 @@ def incident_store() -> IncidentStore:
     from alertbridge.store.incidents import IncidentStore  # noqa: PLC0415
 
     return IncidentStore(dynamodb(), settings().table)
+
+
+@cache
+def maintenance_store() -> MaintenanceStore:
+    from alertbridge.store.maintenance import MaintenanceStore  # noqa: PLC0415
+
+    return MaintenanceStore(dynamodb(), settings().table)
+
+
+def has_open(service_id: str, dedup_key: str) -> bool:
+    """Whether a key has an open incident; the incident store is built (and its modules loaded)
+    the first time an alert in a maintenance window asks, not in every ingest cold start."""
+    return incident_store().has_open(service_id, dedup_key)
 
 
 @cache
@@ -133,7 +147,7 @@ def notify_queue() -> NotifyQueue:
 
 def reset() -> None:
     """Forget every client and adapter (tests and the local stack switch environments)."""
-    built = (settings, dynamodb, s3, source_store, delivery_store, incident_store, publisher)
+    built = (settings, dynamodb, s3, source_store, delivery_store, incident_store, maintenance_store, publisher)
     for fn in (*built, incident_event_publisher, channel_store, topic, notification_store, notify_queue):
         fn.cache_clear()
 

@@ -82,6 +82,11 @@ def change_settings(source_id: str, change: SettingsChange) -> dict[str, Any]:
 @router.post("/api/sources/<source_id>/test-alert")
 def test_alert(source_id: str) -> Response[Any]:
     answer = operations.send_test_alert(
-        runtime.source_store(), runtime.delivery_store(), runtime.publisher(), source_id
+        runtime.source_store(),
+        runtime.delivery_store(),
+        runtime.publisher(),
+        runtime.maintenance_store(),
+        runtime.incident_store(),
+        source_id,
     )
     return Response(answer.status, "application/json", answer.body)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from alertbridge import maintenance
+from alertbridge.maintenance import Window
 from alertbridge.models.channel import ChannelView
 from alertbridge.models.incident import Incident
 from alertbridge.models.incident_event import EVENT_TYPES
@@ -78,3 +81,17 @@ def escalation_view(service_id: str, steps: list[EscalationStep]) -> dict[str, A
         "service_id": service_id,
         "steps": [{"after_seconds": s.after_seconds, "channel_ids": list(s.channel_ids)} for s in steps],
     }
+
+
+def window_view(window: Window, at: datetime) -> dict[str, Any]:
+    """A maintenance window, with whether it is active at ``at``, until when, or when it next starts."""
+    data = window.model_dump(mode="json", exclude_none=True)
+    data["days"] = list(window.days) or None
+    if window.at is not None:
+        data["at"] = window.at.strftime("%H:%M")
+    interval = window.interval_at(at)
+    upcoming = next((b for b, _ in window.occurrences(at, at + maintenance.LOOKAHEAD) if b > at), None)
+    data["active"] = interval is not None
+    data["active_until"] = maintenance.utc_text(interval[1]) if interval else None
+    data["next_start"] = maintenance.utc_text(upcoming) if upcoming else None
+    return {k: v for k, v in data.items() if v is not None or k in ("active_until", "next_start")}

@@ -49,7 +49,7 @@ class Source(BaseModel):
     token_rotated_at: datetime | None = None
 
 
-Outcome = Literal["accepted", "ignored", "rejected"]
+Outcome = Literal["accepted", "ignored", "suppressed", "rejected"]
 
 
 class AlertOutcome(BaseModel):
