@@ -68,7 +68,9 @@ class Window(BaseModel):
             if self.end > since and self.start < until:
                 yield self.start.astimezone(UTC), self.end.astimezone(UTC)
             return
-        assert self.at is not None and self.duration_s is not None and self.tz is not None
+        assert self.at is not None
+        assert self.duration_s is not None
+        assert self.tz is not None
         tz, length = zone(self.tz), timedelta(seconds=self.duration_s)
         # An occurrence starts on a local day and lasts at most 7 days (plus a DST hour): begin
         # looking 8 days before ``since``.
@@ -115,10 +117,13 @@ def check_schedule(
     given = (("days", days or None), ("at", at), ("duration", duration_s), ("tz", tz))
     missing = [name for name, value in given if value is None]
     if missing:
-        raise ValueError(f"a recurring window needs days, at, duration and tz (missing: {', '.join(missing)})")
+        needs = "a recurring window needs days, at, duration and tz"
+        raise ValueError(f"{needs} (missing: {', '.join(missing)})")
     if len(set(days)) != len(days):
         raise ValueError("days must not repeat")
-    assert duration_s is not None and at is not None and tz is not None
+    assert duration_s is not None
+    assert at is not None
+    assert tz is not None
     if not MIN_DURATION <= timedelta(seconds=duration_s) <= MAX_DURATION:
         raise ValueError("duration must be between 1 minute and 7 days")
     if at.tzinfo is not None:

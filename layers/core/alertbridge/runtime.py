@@ -147,8 +147,9 @@ def notify_queue() -> NotifyQueue:
 
 def reset() -> None:
     """Forget every client and adapter (tests and the local stack switch environments)."""
-    built = (settings, dynamodb, s3, source_store, delivery_store, incident_store, maintenance_store, publisher)
-    for fn in (*built, incident_event_publisher, channel_store, topic, notification_store, notify_queue):
+    built = (settings, dynamodb, s3, source_store, delivery_store, incident_store, maintenance_store)
+    later = (publisher, incident_event_publisher, channel_store, topic, notification_store, notify_queue)
+    for fn in (*built, *later):
         fn.cache_clear()
 
 

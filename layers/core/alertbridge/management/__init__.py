@@ -1,8 +1,8 @@
 """The management API (IAM-authorized on AWS): services, sources, incidents, deliveries, status.
 
 One Powertools router per resource (``services``, ``sources``, ``channels``, ``maintenance``,
-``incidents``, ``deliveries``, ``status``); each route parses its request (path, query and body models, validated
-by the resolver), calls one function of :mod:`alertbridge.operations` (channels:
+``incidents``, ``deliveries``, ``status``); each route parses its request (path, query and body
+models, validated by the resolver), calls one function of :mod:`alertbridge.operations` (channels:
 :mod:`alertbridge.channels_ops`) with the stores from ``runtime``,
 and shapes the answer (``views``). What goes wrong is answered here, in one shape:
 ``{"error": ..., "status": ...}``.
