@@ -210,7 +210,7 @@ def list_deliveries(
     sources: SourceStore,
     deliveries: DeliveryStore,
     *,
-    only: Literal["rejected", "unpublished"] | None,
+    only: Literal["rejected", "suppressed", "unpublished"] | None,
     source_id: str | None,
     service_id: str | None,
     limit: int,

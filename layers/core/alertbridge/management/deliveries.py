@@ -17,7 +17,7 @@ router = APIGatewayRouter()
 
 @router.get("/api/deliveries")
 def list_deliveries(
-    only: Annotated[Literal["rejected", "unpublished"] | None, Query()] = None,
+    only: Annotated[Literal["rejected", "suppressed", "unpublished"] | None, Query()] = None,
     source: Annotated[str | None, Query()] = None,
     service: Annotated[str | None, Query()] = None,
     limit: Limit = 50,

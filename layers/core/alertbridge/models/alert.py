@@ -96,6 +96,7 @@ class CanonicalAlert(BaseModel):
         description="False when the source said no recovery will ever be sent (Kapacitor noRecoveries).",
     )
     test: bool = Field(default=False, description="A test alert pushed by an operator.")
+    dedup_window_s: int | None = None
     raw_ref: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
         description="Where the raw delivery is kept: 'delivery/<delivery_id>#<index>'."
     )

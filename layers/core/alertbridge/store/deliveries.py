@@ -114,7 +114,7 @@ class DeliveryStore:
     def list_for_source(
         self, source_id: str, *, limit: int = 50, cursor: str | None = None, only: str | None = None
     ) -> tuple[list[DeliveryRecord], str | None]:
-        """Newest first, without their bodies. ``only``: 'rejected' or 'unpublished'.
+        """Newest first, without their bodies. ``only``: 'rejected', 'suppressed' or 'unpublished'.
 
         The filter applies before the limit: DynamoDB's ``Limit`` counts the items a page reads,
         before its ``FilterExpression``, so this reads on, page after page, until ``limit`` items
@@ -129,9 +129,9 @@ class DeliveryStore:
             "ScanIndexForward": False,
             "Limit": max(limit, PAGE_READ) if only else limit,
         }
-        if only == "rejected":
+        if only in ("rejected", "suppressed"):
             kwargs["FilterExpression"] = "outcome = :o"
-            kwargs["ExpressionAttributeValues"].update(to_item({":o": "rejected"}))
+            kwargs["ExpressionAttributeValues"].update(to_item({":o": only}))
         elif only == "unpublished":
             kwargs["FilterExpression"] = "published = :f AND outcome = :a"
             kwargs["ExpressionAttributeValues"].update(to_item({":f": False, ":a": "accepted"}))
