@@ -12,9 +12,9 @@ the recovery wins). Reminders never change the state.
 
 Dedup window (an alert's ``dedup_window_s``, set by a dedup rule): a trigger more than the window
 after the open incident's first trigger (vendor times, like the ordering rule) resolves that
-incident by rule (``rule:dedup-window``) and opens a new one, a recurrence of it, in the same write. A trigger older
-than that only appends, so the key still ends open or closed as its latest signal implies, and
-at most one incident is open.
+incident by rule (``rule:dedup-window``) and opens a new one, a recurrence of it, in the same
+write. A trigger older than that only appends, so the key still ends open or closed as its latest
+signal implies, and at most one incident is open.
 """
 
 from __future__ import annotations
