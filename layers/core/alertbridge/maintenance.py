@@ -85,11 +85,10 @@ class Window(BaseModel):
             day += timedelta(days=1)
 
     def interval_at(self, at: datetime) -> tuple[datetime, datetime] | None:
-        """The occurrence ``at`` falls in (start inclusive, end exclusive), or None."""
-        for begin, end in self.occurrences(at, at + timedelta(microseconds=1)):
-            if begin <= at < end:
-                return begin, end
-        return None
+        """The occurrence ``at`` falls in (start inclusive, end exclusive), or None; of two that
+        overlap (mon and tue, for 30h), the one that ends last."""
+        found = [(b, e) for b, e in self.occurrences(at, at + timedelta(microseconds=1)) if b <= at < e]
+        return max(found, key=lambda interval: interval[1], default=None)
 
 
 def check_schedule(
@@ -191,11 +190,10 @@ def active_until(windows: Iterable[Window], at: datetime) -> tuple[Window, datet
 def next_change(windows: Iterable[Window], at: datetime) -> datetime | None:
     """The first instant after ``at`` at which some window starts or ends (the set of active
     windows may change there), or None when none ever will."""
-    horizon = at + LOOKAHEAD
     edges = [
         edge
         for window in windows
-        for interval in window.occurrences(at, horizon)
+        for interval in window.occurrences(at, window.end or at + LOOKAHEAD)
         for edge in interval
         if edge > at
     ]
@@ -204,7 +202,12 @@ def next_change(windows: Iterable[Window], at: datetime) -> datetime | None:
 
 def reason(window: Window, until: datetime) -> str:
     """Why an alert was held back: ``maintenance window mw_x 'db upgrade' (until T)``."""
-    return f"maintenance window {window.id} {window.name!r} (until {utc_text(until)})"
+    return f"maintenance window {describe(window, until)}"
+
+
+def describe(window: Window, until: datetime) -> str:
+    """``mw_x 'db upgrade' (until T)``: an active window, as messages show it."""
+    return f"{window.id} {window.name!r} (until {utc_text(until)})"
 
 
 def utc_text(moment: datetime) -> str:

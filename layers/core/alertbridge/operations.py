@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Literal
 
-from alertbridge import decisions, vendors
+from alertbridge import decisions, maintenance, vendors
 from alertbridge.http import Answer
 from alertbridge.ingest import Ingest
 from alertbridge.models.incident import Incident
 from alertbridge.models.records import DeliveryRecord, RecoveryPolicy, Service, Source, SourceSettings
 from alertbridge.retry import until_written
-from alertbridge.status.board import ServiceStatus, service_status
+from alertbridge.status.board import ServiceStatus, in_maintenance, service_status
 from alertbridge.status.reads import per_service
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore
@@ -195,13 +195,20 @@ def act(
 
 
 def service_statuses(
-    sources: SourceStore, incidents: IncidentStore
+    sources: SourceStore, incidents: IncidentStore, windows: MaintenanceStore
 ) -> list[tuple[Service, ServiceStatus, list[Incident]]]:
     """Every service with its status and its open incidents, oldest first (test and monitoring
-    ones listed too: operators see everything the status page leaves out)."""
+    ones listed too: operators see everything the status page leaves out); ``maintenance`` while
+    one of its windows is active."""
+    at = now()
+
+    def read(service: Service) -> tuple[list[Incident], bool]:
+        active = maintenance.active_window(windows.for_service(service.id), at) is not None
+        return incidents.list_open(service.id), active
+
     return [
-        (service, service_status(open_), sorted(open_, key=lambda i: i.opened_at))
-        for service, open_ in per_service(sources, lambda s: incidents.list_open(s.id))
+        (service, in_maintenance(service_status(open_), active), sorted(open_, key=lambda i: i.opened_at))
+        for service, (open_, active) in per_service(sources, read)
     ]
 
 

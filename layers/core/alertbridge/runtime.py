@@ -164,6 +164,7 @@ def notifier() -> Notifier:
         notification_store(),
         notify_queue(),
         source_store(),
+        maintenance_store(),
         topic() if cfg.notifications_topic else None,
         timeout=cfg.notify_timeout,
         allow_private=cfg.notify_allow_private,

@@ -22,6 +22,6 @@ def list_status() -> list[dict[str, Any]]:
             "open_incidents": [incident_view(i) for i in open_],
         }
         for service, status, open_ in operations.service_statuses(
-            runtime.source_store(), runtime.incident_store()
+            runtime.source_store(), runtime.incident_store(), runtime.maintenance_store()
         )
     ]
