@@ -170,7 +170,7 @@ def test_reason_names_the_window_and_its_end() -> None:
         ({"days": ("mon",), "duration_s": 3600, "tz": "UTC"}, "missing: at"),
         ({}, "either one-off"),
         (
-            {"days": ("mon",), "at": time(2), "duration_s": 60, "tz": "UTC", "end": utc("2026-01-01T00:00:00")},
+            {"days": ("mon",), "at": time(2), "duration_s": 60, "tz": "UTC", "end": utc("2026-01-01")},
             "either one-off",
         ),
     ],
@@ -264,7 +264,8 @@ class Clock:
     at which it reads a wall time or later, found from the readings themselves."""
 
     def __init__(self, tz: ZoneInfo, since: datetime, until: datetime) -> None:
-        self.minutes = [since + timedelta(minutes=i) for i in range(int((until - since).total_seconds() // 60))]
+        count = int((until - since).total_seconds() // 60)
+        self.minutes = [since + timedelta(minutes=i) for i in range(count)]
         readings = [m.astimezone(tz).replace(tzinfo=None) for m in self.minutes]
         self.highest = []  # the highest reading so far: monotone, so bisectable
         top = readings[0]
