@@ -5,13 +5,13 @@ one open incident."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from alertbridge.decisions import WINDOW_RULE, decide, incident_id
 from alertbridge.models.alert import Action, CanonicalAlert
 from alertbridge.models.incident import Incident, Status
 from alertbridge.models.records import RecoveryPolicy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.unit.test_decisions import NOW, implied_open, run, sig
 
 HOUR = 3600

@@ -213,9 +213,8 @@ def _close_for_window(
     inc.resolved_by = WINDOW_RULE
     span = _span(alert.dedup_window_s)
     following = incident_id(current.service_id, current.dedup_key, current.seq + 1)
-    _note(
-        inc, now, "resolved", f"resolved: dedup window of {span} passed; continued in {following}", by=WINDOW_RULE
-    )
+    why = f"resolved: dedup window of {span} passed; continued in {following}"
+    _note(inc, now, "resolved", why, by=WINDOW_RULE)
     return _stage(decision, current, inc)
 
 

@@ -52,6 +52,7 @@ class MaintenanceStore:
         self._db.put_item(
             TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
         )
+        self._cache.pop(window.service_id, None)
 
     def for_service(self, service_id: str, *, cached: bool = False) -> list[Window]:
         """A service's windows, oldest first. ``cached``: as read at most 60 s ago in this
