@@ -90,7 +90,8 @@ def window_view(window: Window, at: datetime) -> dict[str, Any]:
     if window.at is not None:
         data["at"] = window.at.strftime("%H:%M")
     interval = window.interval_at(at)
-    upcoming = next((b for b, _ in window.occurrences(at, at + maintenance.LOOKAHEAD) if b > at), None)
+    until = window.end or at + maintenance.LOOKAHEAD
+    upcoming = next((b for b, _ in window.occurrences(at, until) if b > at), None)
     data["active"] = interval is not None
     data["active_until"] = maintenance.utc_text(interval[1]) if interval else None
     data["next_start"] = maintenance.utc_text(upcoming) if upcoming else None
