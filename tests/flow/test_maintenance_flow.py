@@ -76,6 +76,7 @@ def test_an_alert_in_a_window_is_kept_as_suppressed_and_opens_nothing(
     [delivery] = kept.body["deliveries"]
     assert delivery["id"] == answer["delivery_id"]
     assert delivery["outcome"] == "suppressed"
+    assert delivery["reason"] == alert["reason"]
     assert delivery["alerts"][0]["reason"] == alert["reason"]
     shown = stack.call("GET", f"/api/deliveries/{answer['delivery_id']}")
     assert json.loads(shown.body["body"])["level"] == "CRITICAL"  # the raw body is kept
