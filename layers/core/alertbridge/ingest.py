@@ -122,10 +122,10 @@ class Ingest:
         self._hold_for_maintenance(result, received_at)
 
         status = 202
-        held = [o["reason"] for o in result.outcomes if o["outcome"] == "suppressed"]
-        reason = held[0] if held and result.outcome == "suppressed" else None  # listings show why
+        held = [str(o["reason"]) for o in result.outcomes if o["outcome"] == "suppressed"]
+        why = held[0] if held and result.outcome == "suppressed" else None  # listings show why
         stored = self._record(
-            source, delivery, delivery_id, result.outcome, reason, status, result.outcomes, test
+            source, delivery, delivery_id, result.outcome, why, status, result.outcomes, test
         )
         stored.replays = replay_of.replays + 1 if replay_of else 0
         try:

@@ -23,14 +23,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 MIN_DURATION = timedelta(minutes=1)
 MAX_DURATION = timedelta(days=7)  # a recurring occurrence
 MAX_ONE_OFF = timedelta(days=31)  # a one-off window: longer is a forgotten one, not maintenance
 MAX_WINDOWS = 50  # per service: what ingest reads stays one small Query
 LOOKAHEAD = MAX_DURATION + timedelta(days=8)  # every recurring window starts again within it
 
-Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 
 
