@@ -22,6 +22,7 @@ from alertbridge_tools.harness import Harness
 
 from tests.faults import aws_error
 from tests.flow.receivers import Receiver, receivers
+from tests.flow.test_observability import lines
 
 
 @pytest.fixture(autouse=True)
@@ -217,3 +218,26 @@ def test_a_failed_read_of_the_incident_is_a_503_the_vendor_retries(
     assert refused.status == 503
     retried = post(stack, token, kapacitor("CRITICAL", 0))
     assert retried["outcome"] == "suppressed"
+
+
+def test_suppressed_alerts_are_counted_in_the_ingest_metrics_and_not_as_published(
+    stack: Harness,
+    service_id: str,
+    token: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    window_now(stack, service_id)
+    capsys.readouterr()
+    post(stack, token, kapacitor("CRITICAL", 0))
+    post(stack, token, kapacitor("OK", 1))
+    totals: dict[str, float] = {}
+    for record in lines(capsys.readouterr().out):
+        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in directive["Metrics"]:
+                value = record[metric["Name"]]
+                totals[metric["Name"]] = totals.get(metric["Name"], 0) + (
+                    sum(value) if isinstance(value, list) else value
+                )
+    assert totals == {"received": 2, "suppressed": 1, "accepted": 1, "published": 1}
