@@ -94,6 +94,14 @@ def test_a_trigger_older_than_an_applied_recovery_starts_nothing() -> None:
     assert found[1].resolved_by == "source"
 
 
+def test_a_late_trigger_never_rolls_a_monitoring_incident_over() -> None:
+    arrival = [windowed(Action.TRIGGER, 0), windowed(Action.RESOLVE, 100), windowed(Action.TRIGGER, 90)]
+    found = episodes(arrival, policy="monitor")
+    assert list(found) == [1]
+    assert found[1].status is Status.MONITORING
+    assert found[1].timeline[-1].kind == "late"
+
+
 def test_a_late_trigger_older_than_the_open_incident_appends_to_it() -> None:
     # Arrival: 120 opens, then 0 (two hours older) arrives: it belongs to no later episode.
     found = episodes([windowed(Action.TRIGGER, 120), windowed(Action.TRIGGER, 0)])
