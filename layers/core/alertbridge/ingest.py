@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from alertbridge import maintenance, vendors
+from alertbridge import vendors
 from alertbridge.http import Answer
 from alertbridge.models.alert import Action
 from alertbridge.models.records import DeliveryRecord, Outcome, Source
@@ -152,9 +152,17 @@ class Ingest:
         held: dict[str, str] = {}
         open_keys: dict[tuple[str, str], bool] = {}
         for alert in result.alerts:
-            if alert.action is Action.RESOLVE:
+            windows = (
+                []
+                if alert.action is Action.RESOLVE
+                else self._windows.for_service(alert.service_id, cached=True)
+            )
+            if not windows:
                 continue
-            active = maintenance.active_until(self._windows.for_service(alert.service_id, cached=True), at)
+            # Loaded by the first service that has windows, not in every ingest cold start.
+            from alertbridge import maintenance  # noqa: PLC0415
+
+            active = maintenance.active_until(windows, at)
             if active is None:
                 continue
             key = (alert.service_id, alert.dedup_key)

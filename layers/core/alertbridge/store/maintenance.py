@@ -15,13 +15,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from alertbridge.maintenance import MAX_WINDOWS, Window
 from alertbridge.store.sources import NotFound
 from alertbridge.store.table import GSI2, from_item, query_keys, to_item
 from alertbridge.timestamps import now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from alertbridge.maintenance import Window
 
 CACHE = timedelta(seconds=60)
 KEEP_ENDED = timedelta(days=30)  # a one-off window is listed this long after its end
@@ -38,6 +39,8 @@ class MaintenanceStore:
         self._cache: dict[str, tuple[datetime, list[Window]]] = {}
 
     def add(self, window: Window) -> None:
+        from alertbridge.maintenance import MAX_WINDOWS  # noqa: PLC0415
+
         if len(self.for_service(window.service_id)) >= MAX_WINDOWS:
             raise TooMany(f"service {window.service_id} has {MAX_WINDOWS} maintenance windows already")
         item: dict[str, Any] = {
@@ -94,4 +97,7 @@ class MaintenanceStore:
 
 
 def _window(item: dict[str, Any]) -> Window:
+    # Loaded with the first window read: an ingest function whose services have none never builds it.
+    from alertbridge.maintenance import Window  # noqa: PLC0415
+
     return Window.model_validate({k: v for k, v in item.items() if k in Window.model_fields})
