@@ -152,11 +152,9 @@ class Ingest:
         held: dict[str, str] = {}
         open_keys: dict[tuple[str, str], bool] = {}
         for alert in result.alerts:
-            windows = (
-                []
-                if alert.action is Action.RESOLVE
-                else self._windows.for_service(alert.service_id, cached=True)
-            )
+            if alert.action is Action.RESOLVE:
+                continue
+            windows = self._windows.for_service(alert.service_id, cached=True)
             if not windows:
                 continue
             # Loaded by the first service that has windows, not in every ingest cold start.
