@@ -84,15 +84,15 @@ def escalation_view(service_id: str, steps: list[EscalationStep]) -> dict[str, A
 
 
 def window_view(window: Window, at: datetime) -> dict[str, Any]:
-    """A maintenance window, with whether it is active at ``at``, until when, or when it next starts."""
+    """A maintenance window, with whether it is active at ``at`` and until when, or else when it
+    next starts (None: a one-off window that is over)."""
     data = window.model_dump(mode="json", exclude_none=True)
     data["days"] = list(window.days) or None
     if window.at is not None:
         data["at"] = window.at.strftime("%H:%M")
     interval = window.interval_at(at)
-    until = window.end or at + maintenance.LOOKAHEAD
-    upcoming = next((b for b, _ in window.occurrences(at, until) if b > at), None)
+    change = maintenance.next_change([window], at)  # while inactive, the next change is a start
     data["active"] = interval is not None
     data["active_until"] = maintenance.utc_text(interval[1]) if interval else None
-    data["next_start"] = maintenance.utc_text(upcoming) if upcoming else None
+    data["next_start"] = maintenance.utc_text(change) if change and not interval else None
     return {k: v for k, v in data.items() if v is not None or k in ("active_until", "next_start")}
