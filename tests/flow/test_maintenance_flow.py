@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
-from alertbridge import runtime, timestamps
+from alertbridge import maintenance, runtime, timestamps
 from alertbridge.maintenance import Window
 from alertbridge.models.incident import Status
 from alertbridge.store.maintenance import MaintenanceStore
@@ -241,3 +241,22 @@ def test_suppressed_alerts_are_counted_in_the_ingest_metrics_and_not_as_publishe
                     sum(value) if isinstance(value, list) else value
                 )
     assert totals == {"received": 2, "suppressed": 1, "accepted": 1, "published": 1}
+
+
+def test_the_management_api_names_what_is_wrong(stack: Harness, service_id: str) -> None:
+    weekly = {"days": ["sat"], "at": "02:00", "duration": "2h", "tz": "UTC"}
+    missing = stack.call("POST", "/api/services/svc_nope/maintenance", weekly)
+    assert (missing.status, missing.body["error"]) == (404, "service svc_nope not found")
+    gone = stack.call("DELETE", "/api/maintenance/mw_nope")
+    assert (gone.status, gone.body["error"]) == (404, "maintenance window mw_nope not found")
+    assert stack.call("GET", "/api/maintenance", query={"service": "svc_nope"}).status == 404
+    typo = stack.call("POST", f"/api/services/{service_id}/maintenance", {**weekly, "zone": "UTC"})
+    assert typo.status == 400
+    assert "zone" in typo.body["error"]
+    for _ in range(maintenance.MAX_WINDOWS):
+        assert stack.call("POST", f"/api/services/{service_id}/maintenance", weekly).status == 201
+    over = stack.call("POST", f"/api/services/{service_id}/maintenance", weekly)
+    assert (over.status, over.body["error"]) == (
+        409,
+        f"service {service_id} has 50 maintenance windows already",
+    )
