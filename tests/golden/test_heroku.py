@@ -97,7 +97,13 @@ def test_ingest_answers_401_for_a_bad_signature_and_keeps_the_delivery(
 ) -> None:
     _, token = stack.add_source(service_id, "heroku", SIGNED)
     ingest = Ingest(
-        heroku, runtime.source_store(), runtime.delivery_store(), runtime.publisher(), runtime.rule_store()
+        heroku,
+        runtime.source_store(),
+        runtime.delivery_store(),
+        runtime.publisher(),
+        runtime.rule_store(),
+        runtime.maintenance_store(),
+        runtime.has_open,
     )
     body = sample("heroku-build-failed.json")
 

@@ -63,6 +63,11 @@ def test_every_item_written_matches_its_row_in_the_data_model_doc(stack: Harness
     [reopened] = runtime.incident_store().list_open(service_id)  # a second episode, open
     assert stack.call("POST", f"/api/incidents/{reopened.id}/updates", {"message": "On it."}).status == 201
     assert stack.call("PATCH", "/api/status-page", {"title": "Acme status"}).status == 200
+    for window in (
+        {"name": "once", "start": "2030-01-01T00:00:00Z", "end": "2030-01-01T02:00:00Z"},
+        {"name": "weekly", "days": ["sun"], "at": "02:00", "duration": "2h", "tz": "Europe/Berlin"},
+    ):
+        assert stack.call("POST", f"/api/services/{service_id}/maintenance", window).status == 201
     items = boto3.client("dynamodb").scan(TableName=stack.stack.environment()["TABLE_NAME"])["Items"]
     assert len(items) >= 6
     for item in items:

@@ -109,7 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     dl = cmd(dlv, "list", "deliveries, newest first")
     dl.add_argument("--rejected", action="store_true", help="only rejected ones")
     dl.add_argument("--unpublished", action="store_true", help="only accepted ones not yet on the bus")
-    dl.add_argument("--suppressed", action="store_true", help="only ones whose alerts rules suppressed")
+    dl.add_argument(
+        "--suppressed", action="store_true", help="only ones with alerts held back (rules, maintenance)"
+    )
     dl.add_argument("--service")
     dl.add_argument("--source", help="source id")
     dl.add_argument("--limit", type=int, default=50, help="at most this many (per page with --all)")
@@ -186,6 +188,21 @@ def _parser() -> argparse.ArgumentParser:
         "--step", action="append", default=[], metavar="AFTER:CH[,CH]", help="e.g. 0:ch_a or 15m:ch_b,ch_c"
     )
     cmd(esc, "show", "a service's escalation steps").add_argument("service_id")
+
+    mws = sub.add_parser("maintenance", help="maintenance windows per service").add_subparsers(
+        dest="command", required=True
+    )
+    mwa = cmd(mws, "add", "a window in which the service's alerts are kept as suppressed (recoveries pass)")
+    mwa.add_argument("service_id")
+    mwa.add_argument("--name", default="")
+    mwa.add_argument("--start", help="one-off: ISO 8601 with offset, e.g. 2026-12-24T22:00:00+01:00")
+    mwa.add_argument("--end", help="one-off: ISO 8601 with offset")
+    mwa.add_argument("--every", help="recurring: days, e.g. mon,tue or sat,sun")
+    mwa.add_argument("--at", help="recurring: local start time, e.g. 02:00")
+    mwa.add_argument("--for", dest="duration", help="recurring: duration, e.g. 2h, 90m, 1d")
+    mwa.add_argument("--tz", help="recurring: IANA time zone, e.g. Europe/Berlin")
+    cmd(mws, "list", "maintenance windows (of one service, or all)").add_argument("service_id", nargs="?")
+    cmd(mws, "remove", "remove a maintenance window").add_argument("window_id")
 
     ta = cmd(sub, "test-alert", "push a source's sample through the real path, marked test")
     ta.add_argument("service_id")
@@ -500,6 +517,8 @@ def run(args: argparse.Namespace, api: Client) -> int:
         return _notifications(args, api)
     elif group == "rules":
         _rules(args, api)
+    elif group == "maintenance":
+        _maintenance(args, api)
     elif group == "test-alert":
         kinds = [
             s
@@ -681,6 +700,44 @@ def _notifications(args: argparse.Namespace, api: Client) -> int:
     else:
         emit(args, api.request("GET", f"/api/services/{args.service_id}/escalation"), _escalation_text)
     return 0
+
+
+WINDOW_COLUMNS = ("id", "service_id", "name", "when", "active", "active_until", "next_start")
+
+
+def _maintenance(args: argparse.Namespace, api: Client) -> None:
+    """The maintenance commands."""
+    if args.command == "add":
+        one_off = {"start": args.start, "end": args.end}
+        recurring = {"days": args.every, "at": args.at, "duration": args.duration, "tz": args.tz}
+        if any(one_off.values()) == any(recurring.values()):
+            raise SystemExit(
+                "alertbridge: give --start and --end, or --every, --at, --for and --tz (not both)"
+            )
+        body: dict[str, Any] = {"name": args.name} if args.name else {}
+        if recurring["days"]:
+            recurring["days"] = [d.strip() for d in str(recurring["days"]).split(",") if d.strip()]
+        body |= {k: v for k, v in (one_off | recurring).items() if v is not None}
+        made = api.request("POST", f"/api/services/{args.service_id}/maintenance", body)
+        emit(args, made, lambda d: f"added maintenance window {d['id']}: {_when(d)}")
+    elif args.command == "list":
+        query = {"service": args.service_id} if args.service_id else None
+        data = api.request("GET", "/api/maintenance", query=query)
+        emit(args, data, lambda d: table([{**w, "when": _when(w)} for w in d], WINDOW_COLUMNS))
+    else:
+        data = api.request("DELETE", f"/api/maintenance/{args.window_id}")
+        emit(args, data, lambda d: f"removed maintenance window {d['id']}")
+
+
+def _when(window: dict[str, Any]) -> str:
+    """'2026-12-24T21:00:00Z..2026-12-25T03:00:00Z' or 'mon,tue 02:00 for 7200s Europe/Berlin'."""
+    if window.get("start"):
+        return f"{window['start']}..{window['end']}"
+    minutes = window["duration_s"] // 60
+    length = f"{minutes // 60}h{minutes % 60:02d}m" if minutes % 60 else f"{minutes // 60}h"
+    if minutes < 60:
+        length = f"{minutes}m"
+    return f"{','.join(window['days'])} {window['at']} for {length} {window['tz']}"
 
 
 def _escalation_text(data: dict[str, Any]) -> str:

@@ -9,6 +9,12 @@ Ordering rule (PRODUCT.md §4): the open/closed state of a key is the one implie
 the latest vendor time. A trigger is "late" when it is not newer than the recovery already applied;
 a recovery is "late" when it is older than the latest trigger of the open incident (on equal times
 the recovery wins). Reminders never change the state.
+
+Dedup window (an alert's ``dedup_window_s``, set by a dedup rule): a trigger more than the window
+after the open incident's first trigger (vendor times, like the ordering rule) resolves that
+incident by rule (``rule:dedup-window``) and opens a new one, a recurrence of it, in the same
+write. A trigger older than that only appends, so the key still ends open or closed as its latest
+signal implies, and at most one incident is open.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from alertbridge.models.alert import Action, CanonicalAlert, Severity, explain
@@ -26,6 +32,7 @@ from alertbridge.timestamps import format_duration, iso
 
 EVENT_ID_WINDOW = 256  # event ids remembered per episode (idempotency for retries and replays)
 EVENT_ID_CHARS = 16  # a 64-bit prefix of the event id is enough within one key, and keeps items small
+WINDOW_RULE = "rule:dedup-window"  # who resolves an incident whose dedup window passed
 TIMELINE_LIMIT = 50  # timeline entries kept per episode: the first one and the latest ones
 
 Result = Literal[
@@ -125,6 +132,8 @@ def _trigger(
     current: Incident | None, alert: CanonicalAlert, now: datetime, decision: Decision
 ) -> tuple[Incident, Result]:
     t = alert.occurred_at
+    if current is not None and current.is_open and _window_passed(current, alert):
+        current = _close_for_window(current, alert, now, decision)
     if current is not None and current.is_open:
         if current.status is Status.MONITORING:
             if current.last_resolve_at is not None and t <= current.last_resolve_at:
@@ -179,6 +188,43 @@ def _trigger(
     _note(inc, now, "opened", why, alert)
     decision.writes[seq] = (inc, None)
     return inc, "opened"
+
+
+def _window_passed(current: Incident, alert: CanonicalAlert) -> bool:
+    """The alert's dedup window has passed since the open incident's first trigger (and the
+    alert is not late: a trigger older than an applied recovery never starts anything)."""
+    if alert.dedup_window_s is None:
+        return False
+    if current.last_resolve_at is not None and alert.occurred_at <= current.last_resolve_at:
+        return False
+    first = current.first_seen_at or current.opened_at
+    return alert.occurred_at - first > timedelta(seconds=alert.dedup_window_s)
+
+
+def _close_for_window(
+    current: Incident, alert: CanonicalAlert, now: datetime, decision: Decision
+) -> Incident:
+    """Resolve the open incident by rule: the alert continues in the key's next episode."""
+    assert alert.dedup_window_s is not None
+    inc = current.model_copy(deep=True)
+    inc.updated_at = now
+    inc.status = Status.RESOLVED
+    inc.resolved_at = now
+    inc.resolved_by = WINDOW_RULE
+    span = _span(alert.dedup_window_s)
+    following = incident_id(current.service_id, current.dedup_key, current.seq + 1)
+    why = f"resolved: dedup window of {span} passed; continued in {following}"
+    _note(inc, now, "resolved", why, by=WINDOW_RULE)
+    return _stage(decision, current, inc)
+
+
+def _span(seconds: int) -> str:
+    """3600 -> '1h', 5400 -> '1h30m', 90 -> '90s'."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if secs:
+        return f"{seconds}s"
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") or "0s"
 
 
 def _resolve(

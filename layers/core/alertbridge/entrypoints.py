@@ -40,6 +40,8 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
         runtime.delivery_store(),
         runtime.publisher(),
         runtime.rule_store(),
+        runtime.maintenance_store(),
+        runtime.has_open,
         max_body=config.max_body_bytes,
         heartbeats=runtime.heartbeats(),
     )

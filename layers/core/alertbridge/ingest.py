@@ -4,12 +4,15 @@ Order matters and is the point of this module:
 1. the token is checked before anything else (unknown: 404, nothing stored);
 2. the service's alert rules apply to the normalized alerts (``alertbridge.rules``: tag, re-rate,
    route, re-key, suppress), so the bus carries each alert's final service and key;
-3. the alerts go to the bus;
-4. the body is kept raw with its outcome, and whether the bus took it, before we answer (nothing a
+3. alerts of a (final) service in a maintenance window are held back (kept, outcome
+   ``suppressed``); recoveries, and alerts for a key whose incident is open (it opened before
+   the window), pass;
+4. the alerts go to the bus;
+5. the body is kept raw with its outcome, and whether the bus took it, before we answer (nothing a
    vendor sent is lost). If the bus would not take the alerts we answer 503 so the vendor retries,
    and the delivery stays marked unpublished for replay. Event ids are deterministic, so a retry or
    a replay never counts twice downstream.
-4. for a source with ``expect_every``, the delivery says it is alive (``heartbeats``: usually no
+6. for a source with ``expect_every``, the delivery says it is alive (``heartbeats``: usually no
    write at all; see ``silence.MOVE_FRACTION``), and ends an open silence incident.
 Publishing before storing makes the raw source one write per delivery, not a write and an update
 (DynamoDB bills an update by the whole item's size); if the function dies in between, the vendor
@@ -19,7 +22,8 @@ A body we cannot understand is a 4xx with a JSON error, whatever it holds: never
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,12 +32,14 @@ from pydantic import ValidationError
 from alertbridge import vendors
 from alertbridge.heartbeats import Heartbeats
 from alertbridge.http import Answer
+from alertbridge.models.alert import Action
 from alertbridge.models.records import DeliveryRecord, Outcome, Source
 from alertbridge.normalize import Normalized, normalize
 from alertbridge.observability import logger
 from alertbridge.settings import MAX_BODY_BYTES
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore, new_delivery_id, safe_headers
+from alertbridge.store.maintenance import MaintenanceStore
 from alertbridge.store.rules import RuleStore
 from alertbridge.store.sources import SourceStore
 from alertbridge.text import validation_message
@@ -51,16 +57,22 @@ class Ingest:
         deliveries: DeliveryStore,
         publisher: Publisher,
         rule_store: RuleStore,
+        windows: MaintenanceStore,
+        has_open: Callable[[str, str], bool],
         *,
         max_body: int = MAX_BODY_BYTES,
         heartbeats: Heartbeats | None = None,
     ) -> None:
+        """``has_open(service_id, dedup_key)``: whether the key has an open incident (asked only
+        of alerts in a maintenance window; ``IncidentStore.has_open``, built on first use)."""
         self.mapping = mapping  # an ingest function's own module; the management function's from the registry
         self.kind = mapping.NAME
         self._sources = sources
         self._deliveries = deliveries
         self._publisher = publisher
         self._rules = rule_store
+        self._windows = windows
+        self._has_open = has_open
         self._max_body = max_body
         self._heartbeats = heartbeats  # the webhook path: a delivery also says the source is alive
 
@@ -124,15 +136,17 @@ class Ingest:
             return self._reject(source, delivery, delivery_id, 422, reason, test)
         try:
             self._apply_rules(source, delivery, result)
+            self._hold_for_maintenance(result, received_at)
             status = 202
         except (BotoCoreError, ClientError):
-            # Never publish alerts the service's rules were not applied to: keep the delivery
-            # unpublished (a replay applies them) and answer 503 so the vendor retries.
-            logger.exception("alert rules unavailable; delivery kept unpublished")
+            # Never publish alerts the service's rules and windows were not applied to: keep
+            # the delivery unpublished (a replay applies them) and answer 503 so the vendor retries.
+            logger.exception("alert rules or maintenance windows unavailable; delivery kept unpublished")
             status = 503
-
+        held = [str(o["reason"]) for o in result.outcomes if o["outcome"] == "suppressed"]
+        why = held[0] if held and result.outcome == "suppressed" else None  # listings show why
         stored = self._record(
-            source, delivery, delivery_id, result.outcome, None, status, result.outcomes, test
+            source, delivery, delivery_id, result.outcome, why, status, result.outcomes, test
         )
         stored.replays = replay_of.replays + 1 if replay_of else 0
         try:
@@ -143,7 +157,9 @@ class Ingest:
             self._deliveries.put(stored, body)
         if status == 503:
             return Answer.error(
-                503, "temporarily unable to read the alert rules; retry later", delivery_id=delivery_id
+                503,
+                "temporarily unable to read the alert rules or maintenance windows; retry later",
+                delivery_id=delivery_id,
             )
         return Answer(
             status,
@@ -165,6 +181,37 @@ class Ingest:
             from alertbridge import rules  # noqa: PLC0415
 
             rules.apply(result, rule_set, lambda: rules.vendor_objects_of(self.mapping, delivery))
+
+    def _hold_for_maintenance(self, result: Normalized, at: datetime) -> None:
+        """Alerts whose (final) service is in a maintenance window at ``at`` stay out of the bus:
+        their outcome becomes ``suppressed``, naming the window. Recoveries always pass, and so
+        does any alert for a key whose incident is open (opened before the window, it still
+        updates and resolves): one strongly consistent read per key, only while a window is on."""
+        held: dict[str, str] = {}
+        open_keys: dict[tuple[str, str], bool] = {}
+        for alert in result.alerts:
+            if alert.action is Action.RESOLVE:
+                continue
+            windows = self._windows.for_service(alert.service_id, cached=True)
+            if not windows:
+                continue
+            # Loaded by the first service that has windows, not in every ingest cold start.
+            from alertbridge import maintenance  # noqa: PLC0415
+
+            active = maintenance.active_until(windows, at)
+            if active is None:
+                continue
+            key = (alert.service_id, alert.dedup_key)
+            if key not in open_keys:
+                open_keys[key] = self._has_open(*key)
+            if not open_keys[key]:
+                held[alert.event_id] = maintenance.reason(*active)
+        if not held:
+            return
+        result.alerts = [a for a in result.alerts if a.event_id not in held]
+        for outcome in result.outcomes:
+            if outcome["outcome"] == "accepted" and outcome.get("event_id") in held:
+                outcome.update(outcome="suppressed", reason=held[outcome["event_id"]])
 
     def _reject(
         self, source: Source, delivery: Delivery, delivery_id: str, status: int, reason: str, test: bool

@@ -41,7 +41,7 @@ class Normalized:
         kinds = {o["outcome"] for o in self.outcomes}
         if "accepted" in kinds:
             return "accepted"
-        if "suppressed" in kinds:  # kept, deliberately not published (alertbridge.rules)
+        if "suppressed" in kinds:  # kept, deliberately not published (rules, maintenance)
             return "suppressed"
         if kinds == {"ignored"}:
             return "ignored"

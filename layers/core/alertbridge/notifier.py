@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from alertbridge import maintenance
 from alertbridge.models.alert import Severity
 from alertbridge.models.channel import Channel, ChannelKind
 from alertbridge.models.incident import Status
@@ -43,6 +44,7 @@ from alertbridge.timestamps import iso, now
 
 if TYPE_CHECKING:
     from alertbridge.store.channels import ChannelStore
+    from alertbridge.store.maintenance import MaintenanceStore
     from alertbridge.store.notifications import NotificationStore
     from alertbridge.store.notify_queue import NotifyQueue
     from alertbridge.store.sources import SourceStore
@@ -169,6 +171,7 @@ class Notifier:
         notes: NotificationStore,
         queue: NotifyQueue,
         services: SourceStore,
+        windows: MaintenanceStore,
         topic: Topic | None,
         *,
         timeout: float = 10.0,
@@ -180,6 +183,7 @@ class Notifier:
         self._notes = notes
         self._queue = queue
         self._services = services
+        self._windows = windows
         self._topic = topic
         self._timeout = timeout
         self._allow_private = allow_private
@@ -322,7 +326,14 @@ class Notifier:
         url = (
             f"{self._base_url}/api/incidents/{incident.id}" if self._base_url and not incident.test else None
         )
-        return Context(self._service_name(incident.service_id), incident_url=url, timeline=tuple(lines))
+        windows = self._windows.for_service(incident.service_id, cached=True)
+        active = maintenance.active_until(windows, content.occurred_at)
+        return Context(
+            self._service_name(incident.service_id),
+            incident_url=url,
+            timeline=tuple(lines),
+            maintenance=maintenance.describe(*active) if active else None,
+        )
 
     def _service_name(self, service_id: str) -> str:
         if service_id not in self._names:

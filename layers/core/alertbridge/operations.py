@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from alertbridge import decisions, rules, vendors
+from alertbridge import decisions, maintenance, rules, vendors
 from alertbridge.heartbeats import Heartbeats
 from alertbridge.http import Answer
 from alertbridge.ingest import Ingest
@@ -37,13 +37,14 @@ from alertbridge.models.rule import MAX_RULES, Rule, RuleSet
 from alertbridge.normalize import normalize
 from alertbridge.retry import until_written
 from alertbridge.silence import SILENCE_SOURCE
-from alertbridge.status.board import ServiceStatus, service_status
+from alertbridge.status.board import ServiceStatus, in_maintenance, service_status
 from alertbridge.status.reads import per_service
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore
 from alertbridge.store.due import DueIndex
 from alertbridge.store.heartbeats import Seen
 from alertbridge.store.incidents import OPEN_STATUSES, Conflict, IncidentStore
+from alertbridge.store.maintenance import MaintenanceStore
 from alertbridge.store.rules import RuleStore
 from alertbridge.store.sources import NotFound, SourceStore
 from alertbridge.store.status_page import StatusPageStore, TooManyUpdates
@@ -216,6 +217,8 @@ def send_test_alert(
     deliveries: DeliveryStore,
     publisher: Publisher,
     rule_store: RuleStore,
+    windows: MaintenanceStore,
+    incidents: IncidentStore,
     source_id: str,
 ) -> Answer:
     """The source's sample through the real ingest path (mapping, raw store, bus), marked test."""
@@ -226,7 +229,9 @@ def send_test_alert(
     headers = {"Content-Type": "application/json", "User-Agent": "alertbridge-test-alert"}
     if record.settings.secret:  # sign it the way the vendor would
         headers["Heroku-Webhook-Hmac-SHA256"] = heroku.sign(record.settings.secret, body)
-    ingest = Ingest(vendors.module(record.source), sources, deliveries, publisher, rule_store)
+    ingest = Ingest(
+        vendors.module(record.source), sources, deliveries, publisher, rule_store, windows, incidents.has_open
+    )
     return ingest.receive(record, body, headers, test=True)
 
 
@@ -333,20 +338,25 @@ class ServiceState:
     open: list[Incident]
 
 
-def service_statuses(sources: SourceStore, incidents: IncidentStore) -> list[ServiceState]:
+def service_statuses(
+    sources: SourceStore, incidents: IncidentStore, windows: MaintenanceStore
+) -> list[ServiceState]:
     """Every service with its status and its open incidents, oldest first (test and monitoring
-    ones listed too: operators see everything the status page leaves out)."""
+    ones listed too: operators see everything the status page leaves out); ``maintenance`` while
+    one of its windows is active."""
+    at = now()
 
-    def read(service: Service) -> tuple[list[Incident], dict[str, bool]]:
-        return incidents.list_open(service.id), sources.status_sources(service.id)
+    def read(service: Service) -> tuple[list[Incident], dict[str, bool], bool]:
+        active = maintenance.active_window(windows.for_service(service.id), at) is not None
+        return incidents.list_open(service.id), sources.status_sources(service.id), active
 
     out = []
-    for service, (open_, counted) in per_service(sources, read):
+    for service, (open_, counted, active) in per_service(sources, read):
         public = [i for i in open_ if counted.get(i.source_id, False)]
         out.append(
             ServiceState(
                 service,
-                service_status(open_),
+                in_maintenance(service_status(open_), active),
                 service_status(public),
                 counted,
                 sorted(open_, key=lambda i: i.opened_at),
@@ -385,14 +395,19 @@ def replay(
     deliveries: DeliveryStore,
     publisher: Publisher,
     rule_store: RuleStore,
+    windows: MaintenanceStore,
+    incidents: IncidentStore,
     delivery_id: str,
 ) -> Answer:
-    """Run a kept delivery through today's mapping and rules again. Idempotent: event ids are the same."""
+    """Run a kept delivery through today's mapping, rules and windows again. Idempotent: event ids
+    are the same."""
     record, body = deliveries.get(delivery_id)
     if record.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND):
         raise Refused("a delivery that failed authentication is never replayed")
     source = sources.get_source(record.source_id)
-    ingest = Ingest(vendors.module(source.source), sources, deliveries, publisher, rule_store)
+    ingest = Ingest(
+        vendors.module(source.source), sources, deliveries, publisher, rule_store, windows, incidents.has_open
+    )
     return ingest.receive(source, body, record.headers, replay_of=record)
 
 

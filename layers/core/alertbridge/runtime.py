@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from alertbridge.store.due import DueIndex
     from alertbridge.store.heartbeats import HeartbeatStore
     from alertbridge.store.incidents import IncidentStore
+    from alertbridge.store.maintenance import MaintenanceStore
     from alertbridge.store.notifications import NotificationStore
     from alertbridge.store.notify_queue import NotifyQueue
     from alertbridge.store.rules import RuleStore
@@ -90,6 +91,19 @@ def status_page_store() -> StatusPageStore:
     from alertbridge.store.status_page import StatusPageStore  # noqa: PLC0415
 
     return StatusPageStore(dynamodb(), settings().table)
+
+
+@cache
+def maintenance_store() -> MaintenanceStore:
+    from alertbridge.store.maintenance import MaintenanceStore  # noqa: PLC0415
+
+    return MaintenanceStore(dynamodb(), settings().table)
+
+
+def has_open(service_id: str, dedup_key: str) -> bool:
+    """Whether a key has an open incident; the incident store is built (and its modules loaded)
+    the first time an alert in a maintenance window asks, not in every ingest cold start."""
+    return incident_store().has_open(service_id, dedup_key)
 
 
 @cache
@@ -184,6 +198,7 @@ def reset() -> None:
         delivery_store,
         incident_store,
         status_page_store,
+        maintenance_store,
         publisher,
     )
     quiet = (due_index, heartbeat_store, heartbeats)
@@ -210,6 +225,7 @@ def notifier() -> Notifier:
         notification_store(),
         notify_queue(),
         source_store(),
+        maintenance_store(),
         topic() if cfg.notifications_topic else None,
         timeout=cfg.notify_timeout,
         allow_private=cfg.notify_allow_private,

@@ -23,6 +23,6 @@ def validation_message(exc: ValidationError | Sequence[Mapping[str, Any]], prefi
     parts = []
     for error in errors[:5]:
         where = ".".join(str(p) for p in error["loc"]) or "body"
-        parts.append(f"{prefix}{where}: {error['msg']}")
+        parts.append(f"{prefix}{where}: {str(error['msg']).removeprefix('Value error, ')}")
     more = len(errors) - len(parts)
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

@@ -50,6 +50,13 @@ def test_text_summary_has_the_facts_link_and_timeline() -> None:
         assert line in text
     assert f"Link: {CTX.incident_url}" in text
     assert "- 10:05 alert repeated" in text
+    assert "Maintenance" not in text
+
+
+def test_a_service_in_maintenance_is_said_in_the_facts() -> None:
+    during = Context("checkout", maintenance="mw_1 'db upgrade' (until 2026-12-25T02:00:00Z)")
+    text = text_summary(make_event("incident.resolved"), during)
+    assert "Maintenance: mw_1 'db upgrade' (until 2026-12-25T02:00:00Z)" in text.splitlines()
 
 
 def test_digest_summary_counts_and_names() -> None:

@@ -1,10 +1,10 @@
 """The management API (IAM-authorized on AWS): services, sources, rules, incidents, deliveries, status.
 
-One Powertools router per resource (``services``, ``sources``, ``rules``, ``channels``, ``incidents``,
-``deliveries``, ``status``); each route parses its request (path, query and body models, validated
-by the resolver), calls one function of :mod:`alertbridge.operations` (channels:
-:mod:`alertbridge.channels_ops`) with the stores from ``runtime``,
-and shapes the answer (``views``). What goes wrong is answered here, in one shape:
+One Powertools router per resource (``services``, ``sources``, ``rules``, ``channels``,
+``maintenance``, ``incidents``, ``deliveries``, ``status``); each route parses its request (path,
+query and body models, validated by the resolver), calls one function of
+:mod:`alertbridge.operations` (channels: :mod:`alertbridge.channels_ops`) with the stores from
+``runtime``, and shapes the answer (``views``). What goes wrong is answered here, in one shape:
 ``{"error": ..., "status": ...}``.
 """
 
@@ -19,15 +19,25 @@ from pydantic import ValidationError
 
 from alertbridge import vendors
 from alertbridge.channels_ops import ChannelRejected
-from alertbridge.management import channels, deliveries, incidents, rules, services, sources, status
+from alertbridge.management import (
+    channels,
+    deliveries,
+    incidents,
+    maintenance,
+    rules,
+    services,
+    sources,
+    status,
+)
 from alertbridge.operations import Refused
 from alertbridge.rules import RuleInvalid
 from alertbridge.store.bus import PublishError
+from alertbridge.store.maintenance import TooMany
 from alertbridge.store.sources import NotFound
 from alertbridge.text import validation_message
 
 app = APIGatewayRestResolver(enable_validation=True)
-for module in (services, sources, rules, channels, incidents, deliveries, status):
+for module in (services, sources, rules, channels, maintenance, incidents, deliveries, status):
     app.include_router(module.router)
 
 
@@ -59,8 +69,8 @@ def _rule_invalid(exc: RuleInvalid) -> Response[Any]:
     return _error(400, f"invalid rule: {exc}")
 
 
-@app.exception_handler(Refused)
-def _refused(exc: Refused) -> Response[Any]:
+@app.exception_handler([Refused, TooMany])
+def _refused(exc: Exception) -> Response[Any]:
     return _error(409, str(exc))
 
 

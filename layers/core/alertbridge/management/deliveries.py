@@ -52,6 +52,8 @@ def replay(delivery_id: str) -> Response[Any]:
         runtime.delivery_store(),
         runtime.publisher(),
         runtime.rule_store(),
+        runtime.maintenance_store(),
+        runtime.incident_store(),
         delivery_id,
     )
     return Response(answer.status, "application/json", answer.body)

@@ -43,7 +43,9 @@ def list_status() -> list[dict[str, Any]]:
                 for i in state.open
             ],
         }
-        for state in operations.service_statuses(runtime.source_store(), runtime.incident_store())
+        for state in operations.service_statuses(
+            runtime.source_store(), runtime.incident_store(), runtime.maintenance_store()
+        )
     ]
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from alertbridge import maintenance
+from alertbridge.maintenance import Window
 from alertbridge.models.channel import ChannelView
 from alertbridge.models.incident import Incident
 from alertbridge.models.incident_event import EVENT_TYPES
@@ -128,3 +130,18 @@ def rule_set_view(rule_set: RuleSet) -> dict[str, Any]:
         "version": rule_set.version,
         "rules": [{"position": n, **rule_view(r)} for n, r in enumerate(rule_set.rules, 1)],
     }
+
+
+def window_view(window: Window, at: datetime) -> dict[str, Any]:
+    """A maintenance window, with whether it is active at ``at`` and until when, or else when it
+    next starts (None: a one-off window that is over)."""
+    data = window.model_dump(mode="json", exclude_none=True)
+    data["days"] = list(window.days) or None
+    if window.at is not None:
+        data["at"] = window.at.strftime("%H:%M")
+    interval = window.interval_at(at)
+    change = maintenance.next_change([window], at)  # while inactive, the next change is a start
+    data["active"] = interval is not None
+    data["active_until"] = maintenance.utc_text(interval[1]) if interval else None
+    data["next_start"] = maintenance.utc_text(change) if change and not interval else None
+    return {k: v for k, v in data.items() if v is not None or k in ("active_until", "next_start")}

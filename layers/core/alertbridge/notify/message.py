@@ -50,6 +50,7 @@ class Context:
     service_name: str
     incident_url: str | None = None
     timeline: tuple[str, ...] = ()
+    maintenance: str | None = None  # the service's active maintenance window, when it has one
 
 
 class DigestItem(NamedTuple):
@@ -132,6 +133,8 @@ def facts(event: IncidentEvent, context: Context) -> list[tuple[str, str]]:
         rows.append(("By", by_text(event.by)))
     if event.incident.recurrence_of:
         rows.append(("Recurrence of", event.incident.recurrence_of))
+    if context.maintenance:
+        rows.append(("Maintenance", context.maintenance))
     return rows
 
 

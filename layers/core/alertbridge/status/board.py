@@ -42,19 +42,26 @@ MAX_RESOLVED_PER_SERVICE = 10
 # --- service status ------------------------------------------------------------------------------
 class ServiceStatus(StrEnum):
     OPERATIONAL = "operational"
+    MAINTENANCE = "maintenance"  # in an active maintenance window (see ``in_maintenance``)
     DEGRADED = "degraded"
     DISRUPTION = "disruption"
 
     @property
     def rank(self) -> int:
-        """Higher is worse: operational 0, degraded 1, disruption 2."""
+        """Higher is worse: operational 0, maintenance 1, degraded 2, disruption 3."""
         return _RANK[self]
 
 
-_RANK = {ServiceStatus.OPERATIONAL: 0, ServiceStatus.DEGRADED: 1, ServiceStatus.DISRUPTION: 2}
+_RANK = {
+    ServiceStatus.OPERATIONAL: 0,
+    ServiceStatus.MAINTENANCE: 1,
+    ServiceStatus.DEGRADED: 2,
+    ServiceStatus.DISRUPTION: 3,
+}
 
 SUMMARY = {
     ServiceStatus.OPERATIONAL: "All systems operational",
+    ServiceStatus.MAINTENANCE: "Scheduled maintenance",
     ServiceStatus.DEGRADED: "Partial outage",
     ServiceStatus.DISRUPTION: "Major outage",
 }
@@ -88,6 +95,12 @@ def service_status(incidents: Iterable[Counted]) -> ServiceStatus:
             return ServiceStatus.DISRUPTION
         status = ServiceStatus.DEGRADED
     return status
+
+
+def in_maintenance(status: ServiceStatus, window_active: bool) -> ServiceStatus:
+    """What a service shows while a maintenance window of it is active: ``maintenance``, whatever
+    its incidents say (its alerts are held back; incidents opened before are still listed)."""
+    return ServiceStatus.MAINTENANCE if window_active else status
 
 
 def worst(statuses: Iterable[ServiceStatus]) -> ServiceStatus:

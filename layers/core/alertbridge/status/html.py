@@ -20,11 +20,13 @@ from alertbridge.timestamps import iso
 
 LABEL = {
     ServiceStatus.OPERATIONAL: "Operational",
+    ServiceStatus.MAINTENANCE: "Maintenance",
     ServiceStatus.DEGRADED: "Degraded",
     ServiceStatus.DISRUPTION: "Disruption",
 }
 _ICON = {
     ServiceStatus.OPERATIONAL: "✓",
+    ServiceStatus.MAINTENANCE: "~",
     ServiceStatus.DEGRADED: "!",
     ServiceStatus.DISRUPTION: "✕",
 }

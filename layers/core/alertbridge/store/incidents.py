@@ -70,6 +70,22 @@ class IncidentStore:
         items = resp.get("Items", [])
         return Incident.model_validate(from_item(items[0])) if items else None
 
+    def has_open(self, service_id: str, dedup_key: str) -> bool:
+        """Whether the key has an open incident: its latest episode, strongly consistent, only the
+        two attributes that say so (ingest asks this of an alert in a maintenance window)."""
+        resp = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :ep)",
+            ExpressionAttributeValues=to_item({":pk": key_id(service_id, dedup_key), ":ep": "EP#"}),
+            ExpressionAttributeNames={"#st": "status"},
+            ProjectionExpression="#st, ledger",
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = [from_item(i) for i in resp.get("Items", [])]
+        return bool(items) and not items[0].get("ledger") and Status(items[0]["status"]).is_open
+
     def get(self, incident_id: str) -> Incident:
         parsed = parse_incident_id(incident_id)
         if parsed is None:
