@@ -10,12 +10,13 @@ from typing import Any
 import boto3
 import pytest
 from alertbridge import runtime, timestamps
-from alertbridge.checker import Checker, never_in_maintenance
+from alertbridge.checker import Checker
 from alertbridge.silence import SILENCE_SOURCE
 from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore
 from alertbridge.store.due import DueIndex
 from alertbridge.store.heartbeats import HeartbeatStore
+from alertbridge.store.maintenance import MaintenanceStore
 from alertbridge.store.sources import SourceStore
 from alertbridge_tools.harness import Harness
 
@@ -43,7 +44,7 @@ def _checker(stack: Harness, endpoint: str) -> Checker:
         seen=HeartbeatStore(db, env["TABLE_NAME"]),
         deliveries=DeliveryStore(db, env["TABLE_NAME"], runtime.s3, None, 30),
         publisher=Publisher(events, env["BUS_NAME"]),
-        quiet_now=never_in_maintenance,
+        quiet_now=MaintenanceStore(db, env["TABLE_NAME"]).in_window,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -203,6 +204,20 @@ def test_changing_expect_every_and_bad_durations(stack: Harness, service_id: str
     ):
         bad = stack.call("PATCH", f"/api/sources/{src['id']}", body)
         assert bad.status == 400 and needle in bad.body["error"], bad.body
+
+
+def test_a_source_of_a_service_in_maintenance_does_not_alarm_until_the_window_ends(
+    stack: Harness, service_id: str
+) -> None:
+    start = timestamps.now()
+    window = {"name": "move racks", "start": iso(start), "end": iso(start + timedelta(minutes=10))}
+    assert stack.call("POST", f"/api/services/{service_id}/maintenance", window).status == 201
+    add(stack, service_id, "kapacitor", expect_every="1m")
+    wait(stack, 9 * 60, step=30)  # silent for 9 minutes, all inside the window
+    assert silences(service_id) == []
+    wait(stack, 3 * 60, step=30)  # the window ended at 10 min: the next check finds it silent
+    [silent] = silences(service_id)
+    assert silent.status is Status.TRIGGERED
 
 
 def test_the_status_page_shows_a_silent_source_like_any_incident(stack: Harness, service_id: str) -> None:

@@ -8,9 +8,9 @@ claimed with a lease before it is acted on, so two runs at once, or a run after 
 act twice (a run that fails on an item leaves it for the next run once its lease is over); a
 source's check needs no lease (see ``check_source``).
 
-``quiet_now(service_id, at)`` is the seam for maintenance windows: a source of a service in a
-window does not alarm (its check is put off by one interval). The function wires
-``never_in_maintenance`` until maintenance windows exist.
+``quiet_now(service_id, at)`` says whether the service is in a maintenance window: a source of a
+service in a window does not alarm (its check is put off by one interval). The function wires
+``MaintenanceStore.in_window``.
 """
 
 from __future__ import annotations
@@ -38,11 +38,6 @@ from alertbridge.timestamps import iso
 
 QuietNow = Callable[[str, datetime], bool]
 TIMEOUT_TRIES = 5
-
-
-def never_in_maintenance(service_id: str, at: datetime) -> bool:
-    """The ``quiet_now`` seam until maintenance windows are wired in: no service is ever in one."""
-    return False
 
 
 @dataclass(frozen=True)

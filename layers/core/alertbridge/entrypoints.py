@@ -217,7 +217,7 @@ def notifier_handler() -> Handler:
 def checker_handler() -> Handler:
     """Every minute (EventBridge Scheduler): what the due index says is due (escalation steps,
     silent sources, incidents quiet for long enough)."""
-    from alertbridge.checker import Checker, never_in_maintenance  # noqa: PLC0415
+    from alertbridge.checker import Checker  # noqa: PLC0415
     from alertbridge.timestamps import now  # noqa: PLC0415
 
     checker = Checker(
@@ -230,7 +230,7 @@ def checker_handler() -> Handler:
         seen=runtime.heartbeat_store(),
         deliveries=runtime.delivery_store(),
         publisher=runtime.publisher(),
-        quiet_now=never_in_maintenance,  # the maintenance-window seam: plug store.maintenance in here
+        quiet_now=runtime.maintenance_store().in_window,  # a source in maintenance does not alarm
     )
 
     @lambda_logging()

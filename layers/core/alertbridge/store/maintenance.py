@@ -76,6 +76,15 @@ class MaintenanceStore:
         self._cache[service_id] = (at + CACHE, windows)
         return windows
 
+    def in_window(self, service_id: str, at: datetime) -> bool:
+        """Whether one of the service's windows (as read at most 60 s ago) is active at ``at``."""
+        windows = self.for_service(service_id, cached=True)
+        if not windows:
+            return False
+        from alertbridge import maintenance  # noqa: PLC0415  (loaded by the first service with windows)
+
+        return maintenance.active_window(windows, at) is not None
+
     def get(self, window_id: str) -> Window:
         keys = query_keys(self._db, self._table, GSI2, "GSI2PK", f"MW#{window_id}", limit=1)
         found = (
