@@ -99,7 +99,7 @@ def checker_cost(quick: bool, figure: Callable[..., Any]) -> list[Any]:
         POWERTOOLS_METRICS_DISABLED="true",
     )
     from alertbridge import runtime, timestamps
-    from alertbridge.checker import Checker, never_in_maintenance
+    from alertbridge.checker import Checker
     from alertbridge.models.records import SourceSettings
     from alertbridge.store.due import DUE_SHARDS
     from alertbridge_tools.harness import Harness
@@ -127,7 +127,7 @@ def checker_cost(quick: bool, figure: Callable[..., Any]) -> list[Any]:
             seen=runtime.heartbeat_store(),
             deliveries=runtime.delivery_store(),
             publisher=runtime.publisher(),
-            quiet_now=never_in_maintenance,
+            quiet_now=runtime.maintenance_store().in_window,
         )
         _seed(db, table, sources, now + timedelta(hours=1), "f")  # watched, not due
         for due in DUE:
