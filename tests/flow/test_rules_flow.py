@@ -285,7 +285,9 @@ def test_rules_that_cannot_be_read_keep_the_delivery_unpublished_for_replay(
     ) as failed:
         resp = post_json(stack, "kapacitor", hook.token, sample_json("kapacitor-critical.json"))
     assert failed and resp.status == 503, resp.body
-    assert resp.body["error"] == "temporarily unable to read the alert rules or maintenance windows; retry later"
+    assert resp.body["error"] == (
+        "temporarily unable to read the alert rules or maintenance windows; retry later"
+    )
     assert queued(stack) == 0
     record, _ = runtime.delivery_store().get(resp.body["delivery_id"])
     assert (record.outcome, record.published, record.status_code) == ("accepted", False, 503)
