@@ -99,7 +99,6 @@ def checker_cost(quick: bool, figure: Callable[..., Any]) -> list[Any]:
         POWERTOOLS_METRICS_DISABLED="true",
     )
     from alertbridge import runtime, timestamps
-    from alertbridge.checker import Checker
     from alertbridge.models.records import SourceSettings
     from alertbridge.store.due import DUE_SHARDS
     from alertbridge_tools.harness import Harness
@@ -117,18 +116,7 @@ def checker_cost(quick: bool, figure: Callable[..., Any]) -> list[Any]:
         table = stack.stack.environment()["TABLE_NAME"]
         service = runtime.source_store().create_service("bench").id
         now = timestamps.now()
-        checker = Checker(
-            due=runtime.due_index(),
-            notes=runtime.notification_store(),
-            incidents=runtime.incident_store(),
-            channels=runtime.channel_store(),
-            queue=runtime.notify_queue(),
-            sources=runtime.source_store(),
-            seen=runtime.heartbeat_store(),
-            deliveries=runtime.delivery_store(),
-            publisher=runtime.publisher(),
-            quiet_now=runtime.maintenance_store().in_window,
-        )
+        checker = runtime.checker()
         _seed(db, table, sources, now + timedelta(hours=1), "f")  # watched, not due
         for due in DUE:
             requests, times, floor_times = [], [], []

@@ -27,24 +27,12 @@ if TYPE_CHECKING:
 def ingest_handler(mapping: VendorMapping) -> Handler:
     """The webhook of one source; ``mapping`` is its module, imported by ``functions/<name>/app.py``."""
     from alertbridge.http import Answer, decode_body, response  # noqa: PLC0415
-    from alertbridge.ingest import Ingest  # noqa: PLC0415
     from alertbridge.store.bus import PublishError  # noqa: PLC0415
 
     source = mapping.NAME
     metrics = EphemeralMetrics(service=f"ingest-{source}")
     metrics.set_default_dimensions(source=source)
-    config = settings()
-    ingest = Ingest(
-        mapping,
-        runtime.source_store(),
-        runtime.delivery_store(),
-        runtime.publisher(),
-        runtime.rule_store(),
-        runtime.maintenance_store(),
-        runtime.has_open,
-        max_body=config.max_body_bytes,
-        heartbeats=runtime.heartbeats(),
-    )
+    ingest = runtime.ingest(mapping, watch=True)
 
     @metrics.log_metrics
     @lambda_logging()
@@ -217,21 +205,9 @@ def notifier_handler() -> Handler:
 def checker_handler() -> Handler:
     """Every minute (EventBridge Scheduler): what the due index says is due (escalation steps,
     silent sources, incidents quiet for long enough)."""
-    from alertbridge.checker import Checker  # noqa: PLC0415
     from alertbridge.timestamps import now  # noqa: PLC0415
 
-    checker = Checker(
-        due=runtime.due_index(),
-        notes=runtime.notification_store(),
-        incidents=runtime.incident_store(),
-        channels=runtime.channel_store(),
-        queue=runtime.notify_queue(),
-        sources=runtime.source_store(),
-        seen=runtime.heartbeat_store(),
-        deliveries=runtime.delivery_store(),
-        publisher=runtime.publisher(),
-        quiet_now=runtime.maintenance_store().in_window,  # a source in maintenance does not alarm
-    )
+    checker = runtime.checker()
 
     @lambda_logging()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -39,7 +39,6 @@ from alertbridge.retry import until_written
 from alertbridge.silence import SILENCE_SOURCE
 from alertbridge.status.board import ServiceStatus, in_maintenance, service_status
 from alertbridge.status.reads import per_service
-from alertbridge.store.bus import Publisher
 from alertbridge.store.deliveries import DeliveryStore
 from alertbridge.store.due import DueIndex
 from alertbridge.store.heartbeats import Seen
@@ -51,7 +50,7 @@ from alertbridge.store.status_page import StatusPageStore, TooManyUpdates
 from alertbridge.text import validation_message
 from alertbridge.timestamps import iso, now
 from alertbridge.vendors import heroku
-from alertbridge.vendors.base import Delivery, PayloadError
+from alertbridge.vendors.base import Delivery, PayloadError, VendorMapping
 
 # Which incidents a listing asks for: a status, or "open" (any but resolved), or "all".
 # tests/flow/test_management.py checks that it names every Status.
@@ -59,6 +58,9 @@ StatusFilter = Literal["open", "all", "triggered", "acknowledged", "monitoring",
 ACTIVE_DAYS = 30  # a source is "active" when it opened an incident in this many days
 MANUAL_TRIES = 5  # a person's acknowledge/resolve against concurrent incident writes
 UNAUTHENTICATED = "operator"  # who acts when the request carries no IAM principal (the local stack)
+
+# The webhook path for a source's mapping (``runtime.ingest``): replays and test alerts run it.
+IngestFor = Callable[[VendorMapping], Ingest]
 
 
 class Refused(Exception):
@@ -212,15 +214,7 @@ def set_affects_status(sources: SourceStore, source_id: str, affects: bool) -> S
     return sources.set_affects_status(source_id, affects)
 
 
-def send_test_alert(
-    sources: SourceStore,
-    deliveries: DeliveryStore,
-    publisher: Publisher,
-    rule_store: RuleStore,
-    windows: MaintenanceStore,
-    incidents: IncidentStore,
-    source_id: str,
-) -> Answer:
+def send_test_alert(sources: SourceStore, ingest_for: IngestFor, source_id: str) -> Answer:
     """The source's sample through the real ingest path (mapping, raw store, bus), marked test."""
     record = sources.get_source(source_id)
     if record.source == vendors.HEARTBEAT:
@@ -229,10 +223,7 @@ def send_test_alert(
     headers = {"Content-Type": "application/json", "User-Agent": "alertbridge-test-alert"}
     if record.settings.secret:  # sign it the way the vendor would
         headers["Heroku-Webhook-Hmac-SHA256"] = heroku.sign(record.settings.secret, body)
-    ingest = Ingest(
-        vendors.module(record.source), sources, deliveries, publisher, rule_store, windows, incidents.has_open
-    )
-    return ingest.receive(record, body, headers, test=True)
+    return ingest_for(vendors.module(record.source)).receive(record, body, headers, test=True)
 
 
 # --- incidents -------------------------------------------------------------------------------------
@@ -391,13 +382,7 @@ def show_delivery(deliveries: DeliveryStore, delivery_id: str) -> tuple[Delivery
 
 
 def replay(
-    sources: SourceStore,
-    deliveries: DeliveryStore,
-    publisher: Publisher,
-    rule_store: RuleStore,
-    windows: MaintenanceStore,
-    incidents: IncidentStore,
-    delivery_id: str,
+    sources: SourceStore, deliveries: DeliveryStore, ingest_for: IngestFor, delivery_id: str
 ) -> Answer:
     """Run a kept delivery through today's mapping, rules and windows again. Idempotent: event ids
     are the same."""
@@ -405,10 +390,7 @@ def replay(
     if record.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND):
         raise Refused("a delivery that failed authentication is never replayed")
     source = sources.get_source(record.source_id)
-    ingest = Ingest(
-        vendors.module(source.source), sources, deliveries, publisher, rule_store, windows, incidents.has_open
-    )
-    return ingest.receive(source, body, record.headers, replay_of=record)
+    return ingest_for(vendors.module(source.source)).receive(source, body, record.headers, replay_of=record)
 
 
 # --- alert rules -----------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
 
+    from alertbridge.checker import Checker
     from alertbridge.heartbeats import Heartbeats
+    from alertbridge.ingest import Ingest
     from alertbridge.notifier import Notifier
     from alertbridge.store.bus import Publisher
     from alertbridge.store.channels import ChannelStore
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from alertbridge.store.sources import SourceStore
     from alertbridge.store.status_page import StatusPageStore
     from alertbridge.store.topic import Topic
+    from alertbridge.vendors.base import VendorMapping
 
 # Standard retry mode: throttling and 5xx are retried with backoff by botocore itself.
 # 20 pooled connections: the status page reads 16 services at a time, the incident function 8 keys.
@@ -212,6 +215,44 @@ def reset() -> None:
         notify_queue,
     ):
         fn.cache_clear()
+
+
+def ingest(mapping: VendorMapping, *, watch: bool = False) -> Ingest:
+    """The webhook path for one source's mapping on this function's adapters (the ingest functions,
+    with ``watch``: a delivery says its source is alive; and replays and test alerts in the
+    management function)."""
+    from alertbridge.ingest import Ingest  # noqa: PLC0415
+
+    return Ingest(
+        mapping,
+        source_store(),
+        delivery_store(),
+        publisher(),
+        rule_store(),
+        maintenance_store(),
+        has_open,
+        max_body=settings().max_body_bytes,
+        heartbeats=heartbeats() if watch else None,
+    )
+
+
+def checker() -> Checker:
+    """The scheduled checker on this function's adapters (escalation steps, silent sources,
+    incidents quiet for long enough; a source of a service in maintenance does not alarm)."""
+    from alertbridge.checker import Checker  # noqa: PLC0415
+
+    return Checker(
+        due=due_index(),
+        notes=notification_store(),
+        incidents=incident_store(),
+        channels=channel_store(),
+        queue=notify_queue(),
+        sources=source_store(),
+        seen=heartbeat_store(),
+        deliveries=delivery_store(),
+        publisher=publisher(),
+        quiet_now=maintenance_store().in_window,
+    )
 
 
 def notifier() -> Notifier:

@@ -47,13 +47,5 @@ def show_delivery(delivery_id: str) -> dict[str, Any]:
 
 @router.post("/api/deliveries/<delivery_id>/replay")
 def replay(delivery_id: str) -> Response[Any]:
-    answer = operations.replay(
-        runtime.source_store(),
-        runtime.delivery_store(),
-        runtime.publisher(),
-        runtime.rule_store(),
-        runtime.maintenance_store(),
-        runtime.incident_store(),
-        delivery_id,
-    )
+    answer = operations.replay(runtime.source_store(), runtime.delivery_store(), runtime.ingest, delivery_id)
     return Response(answer.status, "application/json", answer.body)

@@ -147,13 +147,5 @@ def change_settings(source_id: str, change: SettingsChange) -> dict[str, Any]:
 
 @router.post("/api/sources/<source_id>/test-alert")
 def test_alert(source_id: str) -> Response[Any]:
-    answer = operations.send_test_alert(
-        runtime.source_store(),
-        runtime.delivery_store(),
-        runtime.publisher(),
-        runtime.rule_store(),
-        runtime.maintenance_store(),
-        runtime.incident_store(),
-        source_id,
-    )
+    answer = operations.send_test_alert(runtime.source_store(), runtime.ingest, source_id)
     return Response(answer.status, "application/json", answer.body)
