@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -220,3 +224,59 @@ def test_the_resource_policy_refuses_what_it_does_not_allow_and_conditions_it_ca
     odd = {**allow_hooks, "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}}}
     with pytest.raises(ValueError, match="not emulated"):
         apigw.resource_policy_check([odd], "POST", "/hooks/heroku/t", stage="dev", source_ip="10.0.0.1")
+
+
+def test_the_commands_as_the_readme_writes_them(tmp_path: Any) -> None:
+    """`alertbridge local --auth iam --parameter ...` in a process of its own; the CLI in another,
+    unsigned (refused), then with ALERTBRIDGE_SIGN=1 and moto's test credentials (answered)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ALERTBRIDGE_"))}
+    env["HOME"] = str(tmp_path)
+    bad = subprocess.run(
+        [sys.executable, "-m", "alertbridge_tools.cli", "local", "--parameter", "Nope=1", "--ephemeral"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith(
+        "alertbridge local: --parameter Nope=1: want NAME=VALUE"
+    )
+    argv = ["local", "--auth", "iam", "--parameter", "RestrictThreatStackSourceIps=true"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alertbridge_tools.cli", *argv, "--port", str(port), "--ephemeral"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == f"alertbridge local is up: http://127.0.0.1:{port}"
+        banner = [proc.stdout.readline() for _ in range(3)]
+        assert "auth            IAM: /api/... needs SigV4-signed requests" in banner[2], banner
+        url = ["--url", f"http://127.0.0.1:{port}"]
+
+        def alertbridge(extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "alertbridge_tools.cli", *url, *args],
+                capture_output=True,
+                text=True,
+                env={**env, **extra},
+                timeout=60,
+                check=False,
+            )
+
+        refused = alertbridge({}, "services", "list", "--json")
+        assert refused.returncode == 1
+        assert refused.stderr.strip() == "alertbridge: Missing Authentication Token (HTTP 403)"
+        moto_keys = {"AWS_ACCESS_KEY_ID": "FOOBARKEY", "AWS_SECRET_ACCESS_KEY": "FOOBARSECRET"}
+        signed = alertbridge({"ALERTBRIDGE_SIGN": "1", **moto_keys}, "services", "list", "--json")
+        assert signed.returncode == 0 and json.loads(signed.stdout) == [], signed.stderr
+        assert alertbridge(moto_keys, "--sign", "services", "create", "x", "--json").returncode == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
