@@ -22,7 +22,7 @@ from typing import Any
 
 import boto3
 import pytest
-from alertbridge_tools import apigw, cli, template
+from alertbridge_tools import apigw, cli
 from alertbridge_tools.apigw import load_event
 from alertbridge_tools.client import ApiError, Client
 from alertbridge_tools.demo import post_webhook
@@ -190,27 +190,6 @@ def test_threatstack_from_outside_the_template_cidrs_is_refused(local: LocalStac
     assert post_webhook(kap["webhook_url"], load_event("kapacitor", "critical", "x"))[0] == 202
 
 
-def test_threatstack_from_an_allowed_cidr_passes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The template's CIDRs, with loopback put in their place through the template reader."""
-    real = template.load_template
-
-    def loopback(*args: Any) -> dict[str, Any]:
-        loaded = real(*args)
-        text = json.dumps(loaded)
-        assert "54.173.79.87/32" in text
-        return dict(json.loads(text.replace("54.173.79.87/32", "127.0.0.0/8")))
-
-    monkeypatch.setattr(template, "load_template", loopback)
-    stack = LocalStack(port=0, quiet=True, parameters=RESTRICTED).start()
-    try:
-        api = Client(stack.base_url)  # without --auth iam: unsigned management calls answered
-        service = api.request("POST", "/api/services", {"name": "edge"})
-        ts = api.request("POST", f"/api/services/{service['id']}/sources", {"source": "threatstack"})
-        assert post_webhook(ts["webhook_url"], load_event("threatstack", "bare-alert", "x"))[0] == 202
-    finally:
-        stack.stop()
-
-
 def test_the_resource_policy_refuses_what_it_does_not_allow_and_conditions_it_cannot_check() -> None:
     allow_hooks = {"Effect": "Allow", "Resource": "execute-api:/*/POST/hooks/*"}
     apigw.resource_policy_check([allow_hooks], "POST", "/hooks/heroku/t", stage="dev", source_ip="10.0.0.1")
@@ -280,3 +259,32 @@ def test_the_commands_as_the_readme_writes_them(tmp_path: Any) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_signed_calls_in_parallel_with_new_iam_users_and_keys(local: LocalStack) -> None:
+    """Keys are looked up in moto's IAM backend while other requests create users and keys there:
+    every signed call of every key is answered, each as its own user."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=local.emulator.url)
+    url = f"{local.base_url}/api/services"
+
+    def user_calls(n: int) -> list[int]:
+        name = f"parallel-{n}"
+        iam.create_user(UserName=name)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        statuses = []
+        for _ in range(3):
+            request = AWSRequest(method="GET", url=url)
+            credentials = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+            SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(request)
+            statuses.append(http(url, headers=dict(request.headers.items()))[0])
+        return statuses
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(user_calls, range(16)))
+    assert results == [[200, 200, 200]] * 16

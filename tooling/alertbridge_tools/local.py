@@ -103,6 +103,7 @@ class LocalStack:
         self.base_url = f"http://{host}:{self.http.server_port}"
         self.http.base_url = self.base_url  # type: ignore[attr-defined]
         self.emulator = MotoServer(host)
+        self.http.emulator = self.emulator  # type: ignore[attr-defined]
         restored = datadir.restore(self.datadir) if self.datadir else None
         self.emulator.start()
         for name, value in {
@@ -346,9 +347,11 @@ class _Handler(BaseHTTPRequestHandler):
         identity = None
         if found[0].iam and self.server.auth == "iam":  # type: ignore[attr-defined]
             host = self.headers.get("Host") or self.server.base_url.split("//", 1)[1]  # type: ignore[attr-defined]
-            identity = apigw.iam_identity(
-                self.command, f"http://{host}{self.path}", dict(self.headers.items()), body
-            )
+            # The keys are looked up in moto's IAM and STS backends: not while a call changes them.
+            with self.server.emulator.exclusive():  # type: ignore[attr-defined]
+                identity = apigw.iam_identity(
+                    self.command, f"http://{host}{self.path}", dict(self.headers.items()), body
+                )
         if stack.resource_policy:
             apigw.resource_policy_check(
                 stack.resource_policy,
