@@ -288,3 +288,19 @@ def test_signed_calls_in_parallel_with_new_iam_users_and_keys(local: LocalStack)
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(user_calls, range(16)))
     assert results == [[200, 200, 200]] * 16
+
+
+def test_the_identity_api_gateway_passes_for_moto_test_credentials() -> None:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = "http://127.0.0.1:3000/api/incidents?status=open"
+    request = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials(*apigw.MOTO_TEST_CREDENTIALS), "execute-api", "us-east-1").add_auth(request)
+    identity = apigw.iam_identity("GET", url, dict(request.headers.items()), None)
+    assert identity["userArn"] == "arn:aws:sts::123456789012:user/moto"
+    assert identity["accessKey"] == "FOOBARKEY" and identity["accountId"] == "123456789012"
+    with pytest.raises(apigw.Refused) as changed:  # the query is signed too
+        apigw.iam_identity("GET", url.replace("open", "all"), dict(request.headers.items()), None)
+    assert changed.value.body["message"].startswith(apigw.SIGNATURE_MISMATCH)

@@ -7,7 +7,9 @@ stack to call the real handlers.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -219,16 +221,12 @@ def _listed(value: Any) -> list[str]:
 
 def _matches(pattern: str, resource: str) -> bool:
     """``execute-api:/STAGE/METHOD/PATH`` with IAM's wildcards (``*`` any run, ``?`` one character)."""
-    import re  # noqa: PLC0415
-
     wanted = pattern.removeprefix("execute-api:/")
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in wanted)
     return re.fullmatch(regex, resource) is not None
 
 
 def _conditions_hold(condition: Mapping[str, Mapping[str, Any]], source_ip: str) -> bool:
-    import ipaddress  # noqa: PLC0415
-
     for operator, tests in condition.items():
         for key, values in tests.items():
             if operator not in ("IpAddress", "NotIpAddress") or key.lower() != "aws:sourceip":
