@@ -1,7 +1,8 @@
 """alertbridge: operate and develop alertbridge.
 
 Talks to the management API at --url / ALERTBRIDGE_URL (the local stack prints it), or to a
-deployed stack with --stack NAME (URL from the stack's outputs, requests SigV4-signed).
+deployed stack with --stack NAME (URL from the stack's outputs, requests SigV4-signed). --sign (or
+ALERTBRIDGE_SIGN=1) signs the requests to --url too (`alertbridge local --auth iam` requires it).
 Every command that prints data takes --json.
 """
 
@@ -34,7 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--url", default=os.environ.get("ALERTBRIDGE_URL"), help="management API base URL")
     p.add_argument("--stack", default=os.environ.get("ALERTBRIDGE_STACK"), help="deployed stack name (SigV4)")
-    p.add_argument("--region", default=None, help="AWS region of --stack")
+    p.add_argument("--region", default=None, help="AWS region of --stack (of --sign: us-east-1)")
+    p.add_argument(
+        "--sign",
+        action="store_true",
+        default=os.environ.get("ALERTBRIDGE_SIGN") == "1",
+        help="SigV4-sign the requests to --url with your AWS credentials (also ALERTBRIDGE_SIGN=1)",
+    )
     sub = p.add_subparsers(dest="group", required=True)
 
     def cmd(parent: Any, name: str, help_: str, json_out: bool = True) -> argparse.ArgumentParser:
@@ -220,6 +227,18 @@ def _parser() -> argparse.ArgumentParser:
     kept.add_argument("--ephemeral", action="store_true", help="keep nothing (a throwaway run)")
     local.add_argument(
         "--demo", action="store_true", help="also create a demo service and fire the vendor samples"
+    )
+    local.add_argument(
+        "--auth",
+        choices=["iam"],
+        help="iam: /api/... requires SigV4-signed requests, as the deployed API (alertbridge --sign)",
+    )
+    local.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter, e.g. RestrictThreatStackSourceIps=true (repeatable)",
     )
 
     inv = sub.add_parser(
@@ -823,7 +842,18 @@ def _main(args: argparse.Namespace) -> int:
         from alertbridge_tools import datadir, demo, local  # noqa: PLC0415
 
         data = datadir.choose(args.data, args.ephemeral, os.environ)
-        return local.run(args.port, on_ready=demo.on_ready if args.demo else None, data=data)
+        try:
+            parameters = _template_parameters(args.parameter)
+        except ValueError as exc:
+            print(f"alertbridge local: {exc}", file=sys.stderr)
+            return 2
+        return local.run(
+            args.port,
+            on_ready=demo.on_ready if args.demo else None,
+            data=data,
+            auth=args.auth,
+            parameters=parameters,
+        )
     if args.group == "invoke":
         from alertbridge_tools import invoke  # noqa: PLC0415
 
@@ -837,7 +867,12 @@ def _main(args: argparse.Namespace) -> int:
 
         return demo.standalone(args.port)
     try:
-        api = Client.for_stack(args.stack, args.region) if args.stack else Client(args.url or _no_url())
+        sign_region = (args.region or "us-east-1") if args.sign else None
+        api = (
+            Client.for_stack(args.stack, args.region)
+            if args.stack
+            else Client(args.url or _no_url(), sign_region=sign_region)
+        )
         if args.group == "demo":
             from alertbridge_tools import demo  # noqa: PLC0415
 
@@ -866,8 +901,25 @@ def _aws_hint(exc: Exception) -> str:
     if name == "NoRegionError":
         return "no AWS region: pass --region or set AWS_REGION (needed for --stack)"
     if name in ("NoCredentialsError", "PartialCredentialsError"):
-        return "no AWS credentials: configure them (aws configure, AWS_PROFILE) to use --stack"
+        return "no AWS credentials: configure them (aws configure, AWS_PROFILE) to use --stack or --sign"
     return f"{name}: {exc}"
+
+
+def _template_parameters(pairs: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs, each a parameter of template.yaml with a value it allows."""
+    from alertbridge_tools.template import load_template  # noqa: PLC0415
+
+    declared = load_template().get("Parameters", {})
+    chosen: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in declared:
+            raise ValueError(f"--parameter {pair}: want NAME=VALUE, NAME one of {', '.join(declared)}")
+        allowed = [str(v) for v in declared[name].get("AllowedValues", [])]
+        if allowed and value not in allowed:
+            raise ValueError(f"--parameter {name}: {value!r} is not one of {', '.join(allowed)}")
+        chosen[name] = value
+    return chosen
 
 
 def _no_url() -> str:

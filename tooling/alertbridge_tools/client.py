@@ -1,4 +1,5 @@
-"""HTTP client for the management API: plain on the local stack, SigV4-signed on AWS."""
+"""HTTP client for the management API: SigV4-signed on AWS, and on the local stack when asked (its
+``--auth iam`` requires it); plain otherwise."""
 
 from __future__ import annotations
 

@@ -18,14 +18,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
-from alertbridge_tools import datadir
+from alertbridge_tools import apigw, datadir
 from alertbridge_tools.apigw import proxy_event
 from alertbridge_tools.emulator import MotoServer
 from alertbridge_tools.template import EventSource, Stack
@@ -76,9 +76,14 @@ class LocalStack:
         quiet: bool = False,
         notifications_out: TextIO | None = None,
         data: Path | None = None,
+        auth: str | None = None,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         """``data``: the data directory to keep the state in (restored from it when it has one);
-        None: ephemeral, nothing is kept (what tests and benchmarks use)."""
+        None: ephemeral, nothing is kept (what tests and benchmarks use). ``auth="iam"``: the
+        template's ``AWS_IAM`` routes (the management API) require SigV4-signed requests, as API
+        Gateway does; None: they answer anyone. ``parameters``: template parameters over
+        LOCAL_PARAMETERS (``RestrictThreatStackSourceIps=true`` applies the API's resource policy)."""
         try:
             self.http = _Server((host, port), _Handler)
         except OSError as exc:
@@ -94,9 +99,11 @@ class LocalStack:
             self.http.server_close()
             raise
         self.http.quiet = quiet  # type: ignore[attr-defined]
+        self.http.auth = auth  # type: ignore[attr-defined]
         self.base_url = f"http://{host}:{self.http.server_port}"
         self.http.base_url = self.base_url  # type: ignore[attr-defined]
         self.emulator = MotoServer(host)
+        self.http.emulator = self.emulator  # type: ignore[attr-defined]
         restored = datadir.restore(self.datadir) if self.datadir else None
         self.emulator.start()
         for name, value in {
@@ -125,7 +132,7 @@ class LocalStack:
 
         self.harness = Harness.create(
             endpoint_url=self.emulator.url,
-            parameters=LOCAL_PARAMETERS,
+            parameters={**LOCAL_PARAMETERS, **(parameters or {})},
             concurrency=_concurrency,
             # The calls to the emulator run in process and never wait on a socket: a batch's keys
             # one after the other; the incident function scales by its pollers instead (_pollers).
@@ -297,6 +304,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, {"Content-Type": "text/plain; charset=utf-8"}, _index(self.server).encode())
             return
         query = dict(parse_qsl(url.query, keep_blank_values=True))
+        harness = self.server.harness  # type: ignore[attr-defined]
+        try:
+            identity = self._gateway_checks(harness.stack, url.path, body)
+        except apigw.Refused as refused:
+            self._reply(
+                403,
+                {"Content-Type": "application/json"},
+                json.dumps(refused.body, separators=(",", ":")).encode(),
+            )
+            return
         event = proxy_event(
             self.command,
             url.path,
@@ -305,21 +322,45 @@ class _Handler(BaseHTTPRequestHandler):
             query=query or None,
             body=body,
             source_ip=self.client_address[0],
+            identity=identity,
         )
-        harness = self.server.harness  # type: ignore[attr-defined]
         try:
             raw = harness.invoke(event)
         except Exception:  # what Lambda reports as an invocation error
             self._reply(502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}')
             raise
         if raw is None:
-            self._reply(
-                403, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
-            )
+            body = json.dumps({"message": apigw.MISSING_TOKEN}, separators=(",", ":")).encode()
+            self._reply(403, {"Content-Type": "application/json"}, body)
             return
         payload = raw.get("body") or ""
         data = _decode(payload, bool(raw.get("isBase64Encoded")))
         self._reply(int(raw["statusCode"]), dict(raw.get("headers") or {}), data)
+
+    def _gateway_checks(self, stack: Stack, path: str, body: bytes | None) -> dict[str, str] | None:
+        """What API Gateway checks before it calls a route's function: the API's resource policy
+        (the caller's address is the TCP peer's) and, with ``--auth iam``, the SigV4 signature of an
+        ``AWS_IAM`` route. The IAM caller's identity, if any; raises ``apigw.Refused``."""
+        found = stack.route(self.command, path)
+        if found is None:
+            return None  # no route: API Gateway's Missing Authentication Token, after the invocation
+        identity = None
+        if found[0].iam and self.server.auth == "iam":  # type: ignore[attr-defined]
+            host = self.headers.get("Host") or self.server.base_url.split("//", 1)[1]  # type: ignore[attr-defined]
+            # The keys are looked up in moto's IAM and STS backends: not while a call changes them.
+            with self.server.emulator.exclusive():  # type: ignore[attr-defined]
+                identity = apigw.iam_identity(
+                    self.command, f"http://{host}{self.path}", dict(self.headers.items()), body
+                )
+        if stack.resource_policy:
+            apigw.resource_policy_check(
+                stack.resource_policy,
+                self.command,
+                path,
+                stage=stack.parameters["Stage"],
+                source_ip=self.client_address[0],
+            )
+        return identity
 
     def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
         self.send_response(status)
@@ -360,11 +401,18 @@ def _decode(payload: str, is_base64: bool) -> bytes:
     return base64.b64decode(payload) if is_base64 else payload.encode()
 
 
-def run(port: int, on_ready: Callable[[LocalStack], None] | None = None, data: Path | None = None) -> int:
+def run(
+    port: int,
+    on_ready: Callable[[LocalStack], None] | None = None,
+    data: Path | None = None,
+    *,
+    auth: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> int:
     """Start, print the base URL, serve until Ctrl-C or SIGTERM (``data``: the data directory;
-    None: ephemeral)."""
+    None: ephemeral; ``auth``, ``parameters``: as :class:`LocalStack`)."""
     try:
-        stack = LocalStack(port, data=data).start()
+        stack = LocalStack(port, data=data, auth=auth, parameters=parameters).start()
     except PortInUse as exc:
         print(f"alertbridge local: {exc}. Stop it or choose another port with --port.", file=sys.stderr)
         return 2
@@ -383,6 +431,8 @@ def run(port: int, on_ready: Callable[[LocalStack], None] | None = None, data: P
     print(
         f"  management      {stack.base_url}/api/...   (export ALERTBRIDGE_URL={stack.base_url})", flush=True
     )
+    if auth == "iam":
+        print("  auth            IAM: /api/... needs SigV4-signed requests (alertbridge --sign)", flush=True)
     print(f"  status page GET {stack.base_url}/status   (and /status.json)", flush=True)
     print(f"  AWS emulator    {stack.emulator.url}", flush=True)
     for line in stack.data_banner:

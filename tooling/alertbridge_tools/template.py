@@ -61,6 +61,7 @@ class Route:
     method: str
     path: str  # API Gateway resource path, e.g. /hooks/kapacitor/{token}
     function: str  # logical id
+    iam: bool = False  # Auth.Authorizer AWS_IAM: callers sign their requests (SigV4)
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if self.method.upper() not in ("ANY", method.upper()):
@@ -157,6 +158,8 @@ class Stack:
 
     schedules: list[Schedule] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    # The API's resource policy statements (Auth.ResourcePolicy.CustomStatements), conditions resolved
+    resource_policy: list[dict[str, Any]] = field(default_factory=list)
 
     def environment(self) -> dict[str, str]:
         """Every function's variables together (they agree where they overlap, but for the service name)."""
@@ -411,15 +414,19 @@ def create_stack(
         )
         for event in props.get("Events", {}).values():
             if event["Type"] == "Api":
-                stack.routes.append(
-                    Route(event["Properties"]["Method"], event["Properties"]["Path"], logical)
-                )
+                api = event["Properties"]
+                iam = api.get("Auth", {}).get("Authorizer") == "AWS_IAM"
+                stack.routes.append(Route(api["Method"], api["Path"], logical, iam=iam))
             elif event["Type"] == "DynamoDB":
                 stack.stream_sources.append(
                     _stream_source(logical, resolver.value(event["Properties"]), stack)
                 )
             elif event["Type"] in ("Schedule", "ScheduleV2"):
                 stack.schedules.append(Schedule(logical, event["Properties"]["ScheduleExpression"]))
+
+    for logical in by_type.get("AWS::Serverless::Api", []):
+        policy = resources[logical]["Properties"].get("Auth", {}).get("ResourcePolicy", {})
+        stack.resource_policy += resolver.value(policy.get("CustomStatements", []))
 
     for logical in by_type.get("AWS::Lambda::EventSourceMapping", []):
         props = resources[logical]["Properties"]

@@ -31,7 +31,7 @@ class PersonAction(Body):
 
 def principal(event: APIGatewayProxyEvent) -> str | None:
     """The authenticated caller: the IAM principal API Gateway verified (the management API is
-    IAM-authorized on AWS). None on the local stack, which authenticates nobody."""
+    IAM-authorized on AWS). None on the local stack unless it runs with ``--auth iam``."""
     identity = event.request_context.identity
     return identity.user_arn or identity.caller or None
 
