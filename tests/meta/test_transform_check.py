@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from alertbridge_tools import transform_check
 from alertbridge_tools.template import NOT_EMULATED, TEMPLATE, load_template
 
@@ -126,7 +125,8 @@ def test_a_policy_that_lost_the_dead_letter_statement_fails(tmp_path: Path) -> N
 
     problems = transform_check.check(_mutated(tmp_path, change))
     assert problems == [
-        "IncidentEventsFunction: failed batches go to IncidentEventsDLQ, its role may not sqs:SendMessage there"
+        "IncidentEventsFunction: failed batches go to IncidentEventsDLQ, "
+        "its role may not sqs:SendMessage there"
     ]
 
 
@@ -206,5 +206,6 @@ def test_a_resource_type_neither_created_nor_listed_fails(tmp_path: Path) -> Non
         }
 
     assert transform_check.check(_mutated(tmp_path, change)) == [
-        "OpsSubscription (AWS::SNS::Subscription): not created by the local stack, and not in template.NOT_EMULATED"
+        "OpsSubscription (AWS::SNS::Subscription): not created by the local stack, "
+        "and not in template.NOT_EMULATED"
     ]

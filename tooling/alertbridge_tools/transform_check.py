@@ -159,10 +159,8 @@ def _check_functions(template: dict[str, Any], out: dict[str, Any], stack: Stack
             yield f"{logical}: handler {props.get('Handler')} after the transform, {fn.handler} locally"
         deployed = set(props.get("Environment", {}).get("Variables", {}))
         if deployed != set(fn.environment):
-            yield (
-                f"{logical}: environment variables differ (only deployed: {sorted(deployed - set(fn.environment))}, "
-                f"only local: {sorted(set(fn.environment) - deployed)})"
-            )
+            extra, missing = sorted(deployed - set(fn.environment)), sorted(set(fn.environment) - deployed)
+            yield f"{logical}: environment variables differ (only deployed: {extra}, only local: {missing})"
         role_ref = props.get("Role", {}).get("Fn::GetAtt", [None])[0]
         role = resources.get(role_ref) if isinstance(role_ref, str) else None
         if not role or role["Type"] != "AWS::IAM::Role":
@@ -185,10 +183,11 @@ def _check_policies(logical: str, sam_fn: dict[str, Any], role: _Role) -> Iterab
                         f"{logical}: Policies[{index}] statement {_actions(st)} on "
                         f"{[_names(r) for r in _resources(st)]} is not in its role after the transform"
                     )
-        elif isinstance(entry, dict) and "Ref" in entry or isinstance(entry, str):
+        elif (isinstance(entry, dict) and "Ref" in entry) or isinstance(entry, str):
             want = entry if isinstance(entry, dict) else MANAGED_POLICIES.get(entry, entry)
             if want not in role.managed:
-                yield f"{logical}: Policies[{index}] {_names(entry)} is not attached to its role after the transform"
+                name = _names(entry)
+                yield f"{logical}: Policies[{index}] {name} is not attached to its role after the transform"
         # SAM policy templates (e.g. DynamoDBCrudPolicy): expanded by samtranslator into inline
         # statements; what they must allow is checked through the local stack's assumptions.
 
@@ -212,45 +211,43 @@ def _local_names(stack: Stack) -> dict[str, str]:
     return names
 
 
-def _check_events(out: dict[str, Any], stack: Stack) -> Iterable[str]:
+def _check_routes(out: dict[str, Any], stack: Stack) -> Iterable[str]:
+    """Every route the local stack serves is a method of the template's API after the transform,
+    which API Gateway may invoke the function for; and no other."""
     resources = out["Resources"]
-    names = _local_names(stack)
-    roles = {
-        fn: _Role(resources[resources[fn]["Properties"]["Role"]["Fn::GetAtt"][0]], resources)
-        for fn in _of_type(resources, "AWS::Lambda::Function")
-        if fn in stack.functions
-    }
-
-    # Routes: every one the local stack serves is a method of the template's API after the transform.
     apis = list(_of_type(resources, "AWS::ApiGateway::RestApi"))
-    deployed_routes: dict[tuple[str, str, str], str] = {}
+    deployed: dict[tuple[str, str, str], str] = {}
     for api in apis:
         for path, methods in resources[api]["Properties"].get("Body", {}).get("paths", {}).items():
             for method, spec in methods.items():
                 uri = spec.get("x-amazon-apigateway-integration", {}).get("uri", {}).get("Fn::Sub", "")
                 found = re.search(r"\$\{(\w+)\.Arn\}", uri if isinstance(uri, str) else uri[0])
                 verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
-                deployed_routes[(verb, path, found.group(1) if found else "?")] = api
-    local_routes = {(r.method.upper(), r.path, r.function) for r in stack.routes}
+                deployed[(verb, path, found.group(1) if found else "?")] = api
+    local = {(r.method.upper(), r.path, r.function) for r in stack.routes}
     served = {"Api"} if "Api" in resources else set(apis[:1])
-    for route in sorted(local_routes):
-        api = deployed_routes.get(route)
-        if api is None:
-            yield f"route {route[0]} {route[1]} -> {route[2]}: served locally, no such method after the transform"
-        elif api not in served:
-            yield f"route {route[0]} {route[1]} -> {route[2]}: served locally, deployed on another API ({api})"
-    for route in sorted(set(deployed_routes) - local_routes):
-        yield f"route {route[0]} {route[1]} -> {route[2]}: deployed, the local stack does not serve it"
-    permitted = {
-        p["Properties"]["FunctionName"].get("Ref")
-        for p in _of_type(resources, "AWS::Lambda::Permission").values()
-    }
+    for route in sorted(local):
+        name = " ".join(route[:2]) + f" -> {route[2]}"
+        on = deployed.get(route)
+        if on is None:
+            yield f"route {name}: served locally, no such method after the transform"
+        elif on not in served:
+            yield f"route {name}: served locally, deployed on another API ({on})"
+    for route in sorted(set(deployed) - local):
+        yield f"route {' '.join(route[:2])} -> {route[2]}: deployed, the local stack does not serve it"
+    permissions = _of_type(resources, "AWS::Lambda::Permission").values()
+    permitted = {p["Properties"]["FunctionName"].get("Ref") for p in permissions}
     for fn in sorted({r.function for r in stack.routes} - permitted):
-        yield f"{fn}: API Gateway is not permitted to invoke it after the transform (no AWS::Lambda::Permission)"
+        yield f"{fn}: API Gateway may not invoke it after the transform (no AWS::Lambda::Permission)"
 
-    # Queue and stream mappings, as Lambda runs them (Lambda's defaults where the template says nothing).
-    deployed_sqs: set[tuple[Any, ...]] = set()
-    deployed_streams: set[tuple[Any, ...]] = set()
+
+def _deployed_mappings(out: dict[str, Any]) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]], list[str]]:
+    """The transform's enabled queue and stream mappings, as Lambda runs them (Lambda's defaults
+    where the template says nothing), and the mappings of any other kind."""
+    resources = out["Resources"]
+    queues: set[tuple[Any, ...]] = set()
+    streams: set[tuple[Any, ...]] = set()
+    others: list[str] = []
     for logical, mapping in _of_type(resources, "AWS::Lambda::EventSourceMapping").items():
         props = mapping["Properties"]
         if props.get("Enabled", True) is False:
@@ -261,10 +258,10 @@ def _check_events(out: dict[str, Any], stack: Stack) -> Iterable[str]:
         window = float(props.get("MaximumBatchingWindowInSeconds", 0))
         if source and resources.get(source[0], {}).get("Type") == "AWS::SQS::Queue":
             concurrency = int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 1))
-            deployed_sqs.add((fn, source[0], int(props.get("BatchSize", 10)), window, responses, concurrency))
+            queues.add((fn, source[0], int(props.get("BatchSize", 10)), window, responses, concurrency))
         elif source and source[1] == "StreamArn":
             destination = _getatt(props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))
-            deployed_streams.add(
+            streams.add(
                 (
                     fn,
                     ".".join(source),
@@ -280,8 +277,24 @@ def _check_events(out: dict[str, Any], stack: Stack) -> Iterable[str]:
                 )
             )
         else:
-            yield f"{logical}: an event source mapping ({props.get('EventSourceArn')}) the local stack cannot run"
-    local_sqs = {
+            arn = props.get("EventSourceArn")
+            others.append(f"{logical}: a mapping of {arn}, which the local stack cannot run")
+    return queues, streams, others
+
+
+def _check_mappings(out: dict[str, Any], stack: Stack) -> Iterable[str]:
+    """The queue and stream mappings are the same on both sides, and each function's role lets
+    Lambda poll what the local stack polls for it (and send to its on-failure destination)."""
+    resources = out["Resources"]
+    names = _local_names(stack)
+    roles = {
+        fn: _Role(resources[resources[fn]["Properties"]["Role"]["Fn::GetAtt"][0]], resources)
+        for fn in _of_type(resources, "AWS::Lambda::Function")
+        if fn in stack.functions
+    }
+    deployed_queues, deployed_streams, others = _deployed_mappings(out)
+    yield from others
+    local_queues = {
         (
             s.function,
             names[s.queue_url],
@@ -310,16 +323,16 @@ def _check_events(out: dict[str, Any], stack: Stack) -> Iterable[str]:
     }
     yield from _diff(
         "queue mapping (function, queue, batch size, window, ReportBatchItemFailures, max concurrency)",
-        local_sqs,
-        deployed_sqs,
+        local_queues,
+        deployed_queues,
     )
     yield from _diff(
-        "stream mapping (function, stream, start, batch size, window, ReportBatchItemFailures, "
-        "bisect, retries, max age, filters, on failure)",
+        "stream mapping (function, stream, start, batch size, window, ReportBatchItemFailures, bisect, "
+        "retries, max age, filters, on failure)",
         local_streams,
         deployed_streams,
     )
-    for fn, queue, *_ in sorted(local_sqs):
+    for fn, queue, *_ in sorted(local_queues):
         if fn in roles and not all(roles[fn].allows(a, f"{queue}.Arn") for a in SQS_POLL):
             yield f"{fn}: the local stack polls {queue} for it, its role may not ({', '.join(SQS_POLL)})"
     for fn, stream, *_, destination in sorted(local_streams, key=str):
@@ -328,22 +341,25 @@ def _check_events(out: dict[str, Any], stack: Stack) -> Iterable[str]:
         if fn in roles and destination and not roles[fn].allows("sqs:SendMessage", f"{destination}.Arn"):
             yield f"{fn}: failed batches go to {destination}, its role may not sqs:SendMessage there"
 
-    # Schedules (EventBridge Scheduler for ScheduleV2, an EventBridge rule for Schedule).
-    deployed_schedules: set[tuple[Any, ...]] = set()
+
+def _check_schedules(out: dict[str, Any], stack: Stack) -> Iterable[str]:
+    """Enabled schedules: EventBridge Scheduler (ScheduleV2) or an EventBridge rule (Schedule)."""
+    resources = out["Resources"]
+    deployed: set[tuple[Any, ...]] = set()
     for schedule in _of_type(resources, "AWS::Scheduler::Schedule").values():
         props = schedule["Properties"]
         target = _getatt(props["Target"]["Arn"])
         if props.get("State", "ENABLED") == "ENABLED" and target:
-            deployed_schedules.add((target[0], props["ScheduleExpression"]))
+            deployed.add((target[0], props["ScheduleExpression"]))
     for rule in _of_type(resources, "AWS::Events::Rule").values():
         props = rule["Properties"]
         if "ScheduleExpression" in props and props.get("State", "ENABLED") == "ENABLED":
-            for target in props.get("Targets", []):
-                arn = _getatt(target["Arn"])
+            for rule_target in props.get("Targets", []):
+                arn = _getatt(rule_target["Arn"])
                 if arn:
-                    deployed_schedules.add((arn[0], props["ScheduleExpression"]))
-    local_schedules = {(s.function, s.expression) for s in stack.schedules}
-    yield from _diff("schedule (function, expression)", local_schedules, deployed_schedules)
+                    deployed.add((arn[0], props["ScheduleExpression"]))
+    local = {(s.function, s.expression) for s in stack.schedules}
+    yield from _diff("schedule (function, expression)", local, deployed)
 
 
 def _diff(what: str, local: set[tuple[Any, ...]], deployed: set[tuple[Any, ...]]) -> Iterable[str]:
@@ -378,7 +394,9 @@ def check(template_path: Path = TEMPLATE) -> list[str]:
     stack = local_stack(template_path)
     return [
         *_check_functions(template, out, stack),
-        *_check_events(out, stack),
+        *_check_routes(out, stack),
+        *_check_mappings(out, stack),
+        *_check_schedules(out, stack),
         *_check_coverage(template, stack),
     ]
 
