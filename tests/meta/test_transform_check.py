@@ -130,6 +130,36 @@ def test_a_policy_that_lost_the_dead_letter_statement_fails(tmp_path: Path) -> N
     ]
 
 
+def _poller_template(t: Template) -> None:
+    """The incident function's queue statement as SAM's SQSPollerPolicy template instead."""
+    _props(t, "IncidentFunction")["Policies"][0]["Statement"].pop(0)
+    _props(t, "IncidentFunction")["Policies"].append(
+        {"SQSPollerPolicy": {"QueueName": {"Fn::GetAtt": ["AlertQueue", "QueueName"]}}}
+    )
+
+
+def test_a_sam_policy_template_counts_as_expanded_by_sam(tmp_path: Path) -> None:
+    assert transform_check.check(_mutated(tmp_path, _poller_template)) == []
+
+
+def test_a_policy_template_the_transform_does_not_expand_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = transform_check.transform
+
+    def dropping(template: Template) -> Template:
+        out = real(template)
+        out["Resources"]["IncidentFunctionRole"]["Properties"]["Policies"].pop()
+        return out
+
+    monkeypatch.setattr(transform_check, "transform", dropping)
+    assert transform_check.check(_mutated(tmp_path, _poller_template)) == [
+        "IncidentFunction: Policies[1] SQSPollerPolicy is not expanded into its role by the transform",
+        "IncidentFunction: the local stack polls AlertQueue for it, its role may not "
+        "(sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes)",
+    ]
+
+
 def test_a_declared_statement_missing_from_the_role_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """A transform that drops a statement the template declares (as a Policies entry SAM reads
     differently would) fails, naming the statement."""

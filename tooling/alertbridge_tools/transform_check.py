@@ -31,6 +31,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from samtranslator.parser.parser import Parser
+from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
 from samtranslator.translator.translator import Translator
 
 from alertbridge_tools.template import NOT_EMULATED, REGION, TEMPLATE, Stack, create_stack, load_template
@@ -72,6 +73,7 @@ MANAGED_ACTIONS = {
     ],
     MANAGED_POLICIES["AWSXrayWriteOnlyAccess"]: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
 }
+_POLICY_TEMPLATES = PolicyTemplatesProcessor(PolicyTemplatesProcessor.get_default_policy_templates_json())
 SQS_POLL = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 STREAM_POLL = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -116,7 +118,18 @@ def _names(resource: Any) -> str:
             return str(resource["Ref"])
         if "Fn::Sub" in resource and isinstance(resource["Fn::Sub"], str):
             return re.sub(r"^\$\{([^}]+)\}$", r"\1", resource["Fn::Sub"])
+        if "Fn::Sub" in resource:  # a SAM policy template's ARN of a named queue or table
+            text, names = resource["Fn::Sub"]
+            found = _NAMED_ARN.match(text)
+            named = names.get(found.group(1)) if found else None
+            if isinstance(named, dict) and ("Ref" in named or "Fn::GetAtt" in named):
+                return f"{named.get('Ref') or named['Fn::GetAtt'][0]}.Arn"
     return str(resource)
+
+
+_NAMED_ARN = re.compile(
+    r"^arn:\$\{AWS::Partition\}:(?:sqs|dynamodb):\$\{AWS::Region\}:\$\{AWS::AccountId\}:(?:table/)?\$\{(\w+)\}$"
+)
 
 
 class _Role:
@@ -188,8 +201,11 @@ def _check_policies(logical: str, sam_fn: dict[str, Any], role: _Role) -> Iterab
             if want not in role.managed:
                 name = _names(entry)
                 yield f"{logical}: Policies[{index}] {name} is not attached to its role after the transform"
-        # SAM policy templates (e.g. DynamoDBCrudPolicy): expanded by samtranslator into inline
-        # statements; what they must allow is checked through the local stack's assumptions.
+        elif isinstance(entry, dict) and len(entry) == 1:  # a SAM policy template, e.g. DynamoDBCrudPolicy
+            ((name, params),) = entry.items()
+            expanded = _POLICY_TEMPLATES.convert(name, params or {})
+            if any(st not in role.statements for st in expanded["Statement"]):
+                yield f"{logical}: Policies[{index}] {name} is not expanded into its role by the transform"
 
 
 def _of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
