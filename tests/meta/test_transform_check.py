@@ -203,7 +203,22 @@ def test_a_route_on_another_api_fails(tmp_path: Path) -> None:
 
     problems = transform_check.check(_mutated(tmp_path, change))
     assert problems == [
-        "route GET /status -> StatusFunction: served locally, deployed on another API (ServerlessRestApi)"
+        "route GET /status -> StatusFunction: served locally, deployed on another API (ServerlessRestApi)",
+        "route GET /status -> StatusFunction: no permission for API Gateway to invoke it",
+    ]
+
+
+def test_a_route_without_its_invoke_permission_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = transform_check.transform
+
+    def unpermitted(template: Template) -> Template:
+        out = real(template)
+        del out["Resources"]["StatusFunctionJsonPermissionStage"]
+        return out
+
+    monkeypatch.setattr(transform_check, "transform", unpermitted)
+    assert transform_check.check() == [
+        "route GET /status.json -> StatusFunction: no permission for API Gateway to invoke it"
     ]
 
 

@@ -251,10 +251,18 @@ def _check_routes(out: dict[str, Any], stack: Stack) -> Iterable[str]:
             yield f"route {name}: served locally, deployed on another API ({on})"
     for route in sorted(set(deployed) - local):
         yield f"route {' '.join(route[:2])} -> {route[2]}: deployed, the local stack does not serve it"
-    permissions = _of_type(resources, "AWS::Lambda::Permission").values()
-    permitted = {p["Properties"]["FunctionName"].get("Ref") for p in permissions}
-    for fn in sorted({r.function for r in stack.routes} - permitted):
-        yield f"{fn}: API Gateway may not invoke it after the transform (no AWS::Lambda::Permission)"
+    # API Gateway's permission to invoke the function, per route (SAM's SourceArn: stage, method, path).
+    permitted = set()
+    for permission in _of_type(resources, "AWS::Lambda::Permission").values():
+        props = permission["Properties"]
+        arn = props.get("SourceArn", {}).get("Fn::Sub", "")
+        text, names = (arn, {}) if isinstance(arn, str) else arn
+        if props.get("Principal") == "apigateway.amazonaws.com" and names.get("__ApiId__") == {"Ref": "Api"}:
+            permitted.add((props["FunctionName"].get("Ref"), text.rpartition("${__Stage__}")[2]))
+    for method, path, fn in sorted(local):
+        want = "/" + ("*" if method == "ANY" else method) + re.sub(r"\{[^}]+\}", "*", path)
+        if (fn, want) not in permitted:
+            yield f"route {method} {path} -> {fn}: no permission for API Gateway to invoke it"
 
 
 def _deployed_mappings(out: dict[str, Any]) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]], list[str]]:
