@@ -10,6 +10,8 @@ the template offline (samtranslator, no network: a static managed-policy map) an
   policy templates expanded as SAM expands them), and what the local stack assumes Lambda may do for
   it: write its logs, poll each queue or stream the local stack polls for it, send to its on-failure
   destination;
+- every route the local stack serves is a method of the template's one API, with API Gateway's
+  permission to invoke the function for it;
 - the routes, SQS and DynamoDB stream mappings (batch size, batching window, ReportBatchItemFailures,
   concurrency, retries, filters, destination) and schedules are the same on both sides;
 - every resource type of the template is created by the local stack or listed in
