@@ -194,6 +194,33 @@ def test_a_managed_policy_not_attached_fails(monkeypatch: pytest.MonkeyPatch) ->
     ]
 
 
+def test_a_shared_role_fails(tmp_path: Path) -> None:
+    """Two functions on one role: neither runs with least privilege of its own."""
+
+    def change(t: Template) -> None:
+        t["Resources"]["SharedRole"] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+            },
+        }
+        for fn in ("StatusFunction", "HeartbeatFunction"):
+            _props(t, fn)["Role"] = {"Fn::GetAtt": ["SharedRole", "Arn"]}
+            del _props(t, fn)["Policies"]
+
+    problems = transform_check.check(_mutated(tmp_path, change))
+    assert "StatusFunction: shares its role SharedRole with HeartbeatFunction after the transform" in problems
+
+
 def test_a_route_on_another_api_fails(tmp_path: Path) -> None:
     """An Api event without RestApiId: SAM puts it on an implicit API (another URL), the local stack
     serves it beside the others."""

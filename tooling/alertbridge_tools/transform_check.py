@@ -164,6 +164,7 @@ class _Role:
 
 def _check_functions(template: dict[str, Any], out: dict[str, Any], stack: Stack) -> Iterable[str]:
     resources = out["Resources"]
+    owners: dict[str, str] = {}  # role -> its function
     for logical, fn in stack.functions.items():
         lam = resources.get(logical)
         if not lam or lam["Type"] != "AWS::Lambda::Function":
@@ -181,8 +182,13 @@ def _check_functions(template: dict[str, Any], out: dict[str, Any], stack: Stack
         if not role or role["Type"] != "AWS::IAM::Role":
             yield f"{logical}: no AWS::IAM::Role of its own after the transform"
             continue
-        yield from _check_policies(logical, template["Resources"][logical], _Role(role, resources))
-        if not all(_Role(role, resources).allows(a, "*") for a in LOGS):
+        if role_ref in owners:
+            yield f"{logical}: shares its role {role_ref} with {owners[role_ref]} after the transform"
+            continue
+        owners[role_ref] = logical
+        allowed = _Role(role, resources)
+        yield from _check_policies(logical, template["Resources"][logical], allowed)
+        if not all(allowed.allows(a, "*") for a in LOGS):
             yield f"{logical}: its role cannot write its logs (AWSLambdaBasicExecutionRole missing)"
     for logical in set(_of_type(resources, "AWS::Lambda::Function")) - set(stack.functions):
         yield f"{logical}: the transform deploys this function, the local stack does not run it"
@@ -229,7 +235,7 @@ def _local_names(stack: Stack) -> dict[str, str]:
     return names
 
 
-def _check_routes(out: dict[str, Any], stack: Stack) -> Iterable[str]:
+def _check_routes(template: dict[str, Any], out: dict[str, Any], stack: Stack) -> Iterable[str]:
     """Every route the local stack serves is a method of the template's API after the transform,
     which API Gateway may invoke the function for; and no other."""
     resources = out["Resources"]
@@ -243,7 +249,7 @@ def _check_routes(out: dict[str, Any], stack: Stack) -> Iterable[str]:
                 verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
                 deployed[(verb, path, found.group(1) if found else "?")] = api
     local = {(r.method.upper(), r.path, r.function) for r in stack.routes}
-    served = {"Api"} if "Api" in resources else set(apis[:1])
+    served = set(_of_type(template["Resources"], "AWS::Serverless::Api"))  # not SAM's implicit one
     for route in sorted(local):
         name = " ".join(route[:2]) + f" -> {route[2]}"
         on = deployed.get(route)
@@ -259,7 +265,8 @@ def _check_routes(out: dict[str, Any], stack: Stack) -> Iterable[str]:
         props = permission["Properties"]
         arn = props.get("SourceArn", {}).get("Fn::Sub", "")
         text, names = (arn, {}) if isinstance(arn, str) else arn
-        if props.get("Principal") == "apigateway.amazonaws.com" and names.get("__ApiId__") == {"Ref": "Api"}:
+        api = names.get("__ApiId__", {}).get("Ref")
+        if props.get("Principal") == "apigateway.amazonaws.com" and api in served:
             permitted.add((props["FunctionName"].get("Ref"), text.rpartition("${__Stage__}")[2]))
     for method, path, fn in sorted(local):
         want = "/" + ("*" if method == "ANY" else method) + re.sub(r"\{[^}]+\}", "*", path)
@@ -420,7 +427,7 @@ def check(template_path: Path = TEMPLATE) -> list[str]:
     stack = local_stack(template_path)
     return [
         *_check_functions(template, out, stack),
-        *_check_routes(out, stack),
+        *_check_routes(template, out, stack),
         *_check_mappings(out, stack),
         *_check_schedules(out, stack),
         *_check_coverage(template, stack),
