@@ -235,6 +235,20 @@ def test_a_route_on_another_api_fails(tmp_path: Path) -> None:
     ]
 
 
+def test_a_route_the_transform_does_not_produce_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = transform_check.transform
+
+    def unrouted(template: Template) -> Template:
+        out = real(template)
+        del out["Resources"]["Api"]["Properties"]["Body"]["paths"]["/status.json"]
+        return out
+
+    monkeypatch.setattr(transform_check, "transform", unrouted)
+    assert transform_check.check() == [
+        "route GET /status.json -> StatusFunction: served locally, no such method after the transform"
+    ]
+
+
 def test_a_route_without_its_invoke_permission_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     real = transform_check.transform
 
