@@ -32,6 +32,7 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
+from samtranslator.metrics.metrics import Metrics
 from samtranslator.parser.parser import Parser
 from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
 from samtranslator.translator.translator import Translator
@@ -90,8 +91,14 @@ def transform(template: dict[str, Any]) -> dict[str, Any]:
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str):
                 props[key] = f"s3://alertbridge-artifacts/{props[key].strip('/')}"
-    translator = Translator(MANAGED_POLICIES, Parser(), boto_session=boto3.Session(region_name=REGION))
-    out: dict[str, Any] = translator.translate(sam, {})
+    metrics = Metrics()  # samtranslator's usage metrics, to its do-nothing publisher (else a warning at exit)
+    translator = Translator(
+        MANAGED_POLICIES, Parser(), boto_session=boto3.Session(region_name=REGION), metrics=metrics
+    )
+    try:
+        out: dict[str, Any] = translator.translate(sam, {})
+    finally:
+        metrics.publish()
     return out
 
 
