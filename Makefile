@@ -43,8 +43,9 @@ lint: setup  ## ruff, mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-template: setup $(SAM)  ## cfn-lint, sam validate --lint, sam build (no Docker needed)
+template: setup $(SAM)  ## cfn-lint, sam validate --lint, the SAM transform against the local stack, sam build
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/python -m alertbridge_tools.transform_check
 	$(SAM) validate --lint
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build
 
