@@ -28,6 +28,8 @@ from alertbridge_tools.client import ApiError, Client
 from alertbridge_tools.demo import post_webhook
 from alertbridge_tools.local import LocalStack
 
+from tests.e2e.helpers import ab as run_cli
+
 RESTRICTED = {"RestrictThreatStackSourceIps": "true"}
 
 
@@ -57,11 +59,7 @@ def as_alice(alice: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch) -> st
 
 def ab(local: LocalStack, *args: str) -> Any:
     """The CLI with --sign and --json against the local stack; its parsed stdout."""
-    out = io.StringIO()
-    with redirect_stdout(out):
-        code = cli.main(["--url", local.base_url, "--sign", *args, "--json"])
-    assert code == 0, out.getvalue()
-    return json.loads(out.getvalue())
+    return run_cli(local, *args, sign=True)
 
 
 def http(

@@ -7,7 +7,6 @@ and a directory of another format are refused in one line."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -18,17 +17,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alertbridge.notify import webhook
-from alertbridge_tools import cli, datadir
+from alertbridge_tools import datadir
 from alertbridge_tools.apigw import load_event
 from alertbridge_tools.demo import post_webhook
 from alertbridge_tools.local import LocalStack
 
+from tests.e2e.helpers import ab, wait_for
 from tests.flow.receivers import Receiver, receivers
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "datadir-v1"
@@ -37,22 +36,6 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "datadir-v1"
 @pytest.fixture
 def receiver() -> Iterator[Callable[..., Receiver]]:
     yield from receivers()
-
-
-def ab(url: str, *args: str, code: int = 0) -> Any:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        assert cli.main(["--url", url, *args, "--json"]) == code, out.getvalue()
-    return json.loads(out.getvalue()) if code == 0 else None
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def _free_port() -> int:

@@ -4,18 +4,16 @@ and the CLI's `sources list` says so. The clock is moved forward in-process, not
 
 from __future__ import annotations
 
-import io
 import json
-import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
 from alertbridge import timestamps
-from alertbridge_tools import cli
-from alertbridge_tools.local import SCHEDULE_SECONDS, LocalStack
+from alertbridge_tools.local import LocalStack
+
+from tests.e2e.helpers import ab, wait_for
 
 
 @pytest.fixture
@@ -26,28 +24,11 @@ def local() -> Iterator[LocalStack]:
     timestamps.reset_clock()
 
 
-def ab(local: LocalStack, *args: str) -> Any:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        code = cli.main(["--url", local.base_url, *args, "--json"])
-    assert code == 0, out.getvalue()
-    return json.loads(out.getvalue())
-
-
 def ping(url: str, method: str) -> dict[str, Any]:
     data = b"backup done" if method == "POST" else None
     with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method), timeout=10) as resp:
         assert resp.status == 200
         return dict(json.loads(resp.read()))
-
-
-def wait_for(predicate: Any, timeout: float = 4 * SCHEDULE_SECONDS) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.3)
 
 
 def test_a_heartbeat_source_goes_silent_and_comes_back_on_the_local_stack(local: LocalStack) -> None:

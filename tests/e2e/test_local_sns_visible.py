@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import redirect_stdout
-from typing import Any
 
 import pytest
 from alertbridge import timestamps
-from alertbridge_tools import cli
 from alertbridge_tools.local import LocalStack
+
+from tests.e2e.helpers import ab, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -24,20 +22,6 @@ def local_and_out() -> Iterator[tuple[LocalStack, io.StringIO]]:
     yield stack, out
     stack.stop()
     timestamps.reset_clock()
-
-
-def ab(local: LocalStack, *args: str) -> Any:
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        assert cli.main(["--url", local.base_url, *args, "--json"]) == 0, buf.getvalue()
-    return json.loads(buf.getvalue())
-
-
-def wait_for(predicate: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return value
 
 
 def test_an_email_and_an_sms_channels_notifications_are_printed_masked(

@@ -3,7 +3,6 @@ with the CLI's --json output, vendor samples POSTed to the webhook URLs it hands
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -12,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
@@ -21,30 +19,14 @@ from alertbridge_tools.apigw import load_event
 from alertbridge_tools.demo import post_webhook
 from alertbridge_tools.local import LocalStack, PortInUse
 
+from tests.e2e.helpers import ab, wait_for
+
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[LocalStack]:
     stack = LocalStack(port=0, quiet=True).start()
     yield stack
     stack.stop()
-
-
-def ab(local: LocalStack, *args: str) -> Any:
-    """Run the CLI with --json against the local stack; its parsed stdout."""
-    out = io.StringIO()
-    with redirect_stdout(out):
-        code = cli.main(["--url", local.base_url, *args, "--json"])
-    assert code == 0, out.getvalue()
-    return json.loads(out.getvalue())
-
-
-def wait_for(predicate: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def test_from_nothing_to_a_resolved_kapacitor_incident(local: LocalStack) -> None:

@@ -4,20 +4,18 @@ stream publisher to the local stack)."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
 from alertbridge import timestamps
 from alertbridge.notify import webhook
-from alertbridge_tools import cli
 from alertbridge_tools.local import LocalStack
 
+from tests.e2e.helpers import ab, wait_for
 from tests.flow.receivers import Receiver, receivers
 
 
@@ -32,23 +30,6 @@ def local() -> Iterator[LocalStack]:
 @pytest.fixture
 def receiver() -> Iterator[Callable[..., Receiver]]:
     yield from receivers()
-
-
-def ab(local: LocalStack, *args: str, code: int = 0) -> Any:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        got = cli.main(["--url", local.base_url, *args, "--json"])
-    assert got == code, out.getvalue()
-    return json.loads(out.getvalue())
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def fire(local: LocalStack, token: str, key: str) -> dict[str, Any]:
