@@ -219,7 +219,7 @@ def test_a_burst_of_50_connections_is_served_without_resets(local: LocalStack) -
 
 
 def test_the_access_log_never_prints_a_webhook_token() -> None:
-    from alertbridge_tools.local import mask_tokens
+    from alertbridge_tools.apigw import mask_tokens
 
     line = '"POST /hooks/kapacitor/abcDEF123_-xyz HTTP/1.1" 202 -'
     assert mask_tokens(line) == '"POST /hooks/kapacitor/**** HTTP/1.1" 202 -'

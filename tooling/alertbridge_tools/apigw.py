@@ -239,7 +239,15 @@ def _conditions_hold(condition: Mapping[str, Mapping[str, Any]], source_ip: str)
 
 
 def _not_authorized(resource: str, why: str) -> str:
-    from alertbridge_tools.local import mask_tokens  # noqa: PLC0415
 
     arn = f"arn:aws:execute-api:{REGION}:********{ACCOUNT_ID[-4:]}:local/{mask_tokens(resource)}"
     return f"User: anonymous is not authorized to perform: execute-api:Invoke on resource: {arn} {why}"
+
+
+_TOKEN_IN_PATH = re.compile(r"(/hooks/[^/\s]+/)[^/\s?]+")
+
+
+def mask_tokens(line: str) -> str:
+    """A request line or path with every webhook token in it masked: tokens are secrets, never
+    logged or answered (the local server's access log, API Gateway's refusals)."""
+    return _TOKEN_IN_PATH.sub(r"\1****", line)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -26,7 +25,7 @@ from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from alertbridge_tools import apigw, datadir
-from alertbridge_tools.apigw import proxy_event
+from alertbridge_tools.apigw import mask_tokens, proxy_event
 from alertbridge_tools.emulator import MotoServer
 from alertbridge_tools.template import EventSource, Stack
 
@@ -385,14 +384,6 @@ def _index(server: Any) -> str:
         f"  webhooks      POST {base}/hooks/<source>/<token>\n"
         f"  management    {base}/api/...  (the alertbridge CLI: export ALERTBRIDGE_URL={base})\n"
     )
-
-
-_TOKEN_IN_PATH = re.compile(r"(/hooks/[^/\s]+/)[^/\s?]+")
-
-
-def mask_tokens(line: str) -> str:
-    """A log line with every webhook token in it masked: tokens are secrets, never logged."""
-    return _TOKEN_IN_PATH.sub(r"\1****", line)
 
 
 def _decode(payload: str, is_base64: bool) -> bytes:
