@@ -39,6 +39,24 @@ def sample_json(name: str) -> Any:
     return json.loads(sample(name))
 
 
+@pytest.fixture(autouse=True)
+def _least_privilege(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Functions run as their own roles (alertbridge_tools.roles, moto_iam): a test during which a
+    function was refused an AWS call fails, even when the function coped (a best-effort write), unless
+    it is marked ``refused``. What each function called goes to the suite's summary."""
+    from alertbridge_tools import moto_iam
+
+    mark = moto_iam.RECORD.mark()
+    yield
+    calls = moto_iam.RECORD.since(mark)
+    if calls:
+        request.node.user_properties.append(("aws_calls", json.dumps(moto_iam.summary(calls))))
+    refused = [call for call in calls if not call.allowed]
+    if refused and request.node.get_closest_marker("refused") is None:
+        lines = sorted({f"{call.function}: {call.reason}" for call in refused})
+        pytest.fail("refused by the function's role:\n" + "\n".join(lines[:10]), pytrace=False)
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     with mock_aws():
@@ -87,6 +105,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         "readings": "generated bodies per source read exactly / leniently (the same items either way)",
     }
     reports = terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+    _aws_calls_summary(terminalreporter, reports)
     for key, title in sections.items():
         lines = [
             value
@@ -99,3 +118,23 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.section(title)
             for line in sorted(lines):
                 terminalreporter.write_line(line)
+
+
+def _aws_calls_summary(terminalreporter: Any, reports: list[Any]) -> None:
+    """What each function called across the suite, under its own role, and the statements of its
+    role no call used."""
+    from alertbridge_tools import moto_iam
+
+    del reports  # the teardown reports (where the fixture leaves its figures) are in their own category
+    parts = [
+        json.loads(value)
+        for category in terminalreporter.stats.values()
+        for report in category
+        if getattr(report, "when", None) == "teardown"
+        for name, value in getattr(report, "user_properties", [])
+        if name == "aws_calls"
+    ]
+    if parts:
+        terminalreporter.section("AWS calls of each function, under its own role (moto_iam)")
+        for line in moto_iam.report(parts):
+            terminalreporter.write_line(line)

@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,11 +22,11 @@ from alertbridge import runtime, timestamps
 from alertbridge.models.records import Source, SourceSettings
 from botocore.config import Config
 
-from alertbridge_tools import logs, moto_streams
+from alertbridge_tools import logs, moto_streams, roles
 from alertbridge_tools.apigw import heartbeat_event, proxy_event, webhook_event
 from alertbridge_tools.esm import Handler, PollResult, QueuePoller
 from alertbridge_tools.streams import StreamPoller
-from alertbridge_tools.template import REGION, Stack, create_stack
+from alertbridge_tools.template import REGION, TEMPLATE, Stack, create_stack
 
 
 @dataclass
@@ -76,7 +77,7 @@ class _Environments:
             pass
         with self._grow:
             if len(self._more) + 1 < self._limit:
-                self._more.append(self._harness.stack.functions[self._function].load())
+                self._more.append(self._harness.load(self._function))
                 return len(self._more)
         return self._idle.get()
 
@@ -86,9 +87,11 @@ class _Environments:
             handler = self._harness.handlers[self._function] if index == 0 else self._more[index - 1]
             # Its own copy of the logger's keys (function name, request id, delivery id), as in
             # its own execution environment: other functions' invocations do not see them.
+            # and its own role's keys to sign its AWS calls with.
             run = contextvars.copy_context().run
             context = LambdaContext.for_function(self._function)
-            result: dict[str, Any] = run(logs.invoke, handler, event, context)
+            role = self._harness.roles[self._function]
+            result: dict[str, Any] = run(roles.acting_as, role, logs.invoke, handler, event, context)
             return result
         finally:
             self._idle.put(index)
@@ -119,16 +122,20 @@ class Harness:
             os.environ["AWS_ENDPOINT_URL"] = endpoint_url
         runtime.reset()
         logs.per_invocation()  # the functions share one process here: each invocation its own keys
+        roles.install()  # ... and each signs its AWS calls with its own role's keys
+        self.roles = roles.create_roles(stack, endpoint_url=endpoint_url)
         self._environments = {
             name: _Environments(self, name, max(1, (concurrency or {}).get(name, 1)))
             for name in stack.functions
         }
         self.invocations = 0  # every function invocation (the local stack snapshots after activity)
         self.sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
-        self.handlers: dict[str, Handler] = {name: fn.load() for name, fn in stack.functions.items()}
+        self.handlers: dict[str, Handler] = {name: self.load(name) for name in stack.functions}
+        # Lambda polls a function's queue and stream, and sends to its on-failure destination, with
+        # the function's execution role.
         self.pollers = [
             QueuePoller(
-                self.sqs,
+                roles.client(self.roles[es.function], "sqs", endpoint_url),
                 es.queue_url,
                 self.sqs.get_queue_attributes(QueueUrl=es.queue_url, AttributeNames=["QueueArn"])[
                     "Attributes"
@@ -142,14 +149,18 @@ class Harness:
         # botocore routes a call naming a stream ARN to the account's endpoint
         # (<account>.streams-ddb.<region>.amazonaws.com), which in-process moto 5.2.5 does not serve.
         moto_streams.apply()  # the table's stream holds committed writes only (see there)
-        self.streams = boto3.client(
-            "dynamodbstreams",
-            region_name=REGION,
-            endpoint_url=endpoint_url,
-            config=Config(account_id_endpoint_mode="disabled"),
-        )
         self.stream_pollers = [
-            StreamPoller(self.streams, self.sqs, source, self._invoker(source.function))
+            StreamPoller(
+                roles.client(
+                    self.roles[source.function],
+                    "dynamodbstreams",
+                    endpoint_url,
+                    config=Config(account_id_endpoint_mode="disabled"),
+                ),
+                roles.client(self.roles[source.function], "sqs", endpoint_url),
+                source,
+                self._invoker(source.function),
+            )
             for source in stack.stream_sources
         ]
 
@@ -162,17 +173,25 @@ class Harness:
         concurrency: Callable[[Stack], Mapping[str, int]] | None = None,
         environment: Mapping[str, str] | None = None,
         existing: Stack | None = None,
+        template_path: Path = TEMPLATE,
     ) -> Harness:
         """``concurrency``: from the stack, how many execution environments each function may have.
         ``existing``: the resources an emulator restored from a data directory holds (reused)."""
         session = boto3.Session(region_name=REGION)
-        stack = create_stack(session, parameters=parameters, endpoint_url=endpoint_url, existing=existing)
+        stack = create_stack(
+            session, parameters=parameters, endpoint_url=endpoint_url, existing=existing, template_path=template_path
+        )
         return cls(
             stack,
             endpoint_url=endpoint_url,
             concurrency=concurrency(stack) if concurrency else None,
             environment=environment,
         )
+
+    def load(self, function: str) -> Handler:
+        """A new execution environment's handler: its module's init runs as the function's role."""
+        load = self.stack.functions[function].load
+        return contextvars.copy_context().run(roles.acting_as, self.roles[function], load)
 
     def _invoker(self, function: str) -> Handler:
         environments = self._environments[function]

@@ -33,6 +33,7 @@ def per_invocation() -> None:
     if _applied:
         return
     from alertbridge import consumer, notifier  # noqa: PLC0415
+    from alertbridge.status import reads  # noqa: PLC0415
     from alertbridge.observability import logger  # noqa: PLC0415
 
     formatter: Any = logger.registered_formatter
@@ -54,7 +55,7 @@ def per_invocation() -> None:
     formatter.__class__ = type(
         f"PerInvocation{base_class.__name__}", (base_class,), {"log_format": property(get, set_)}
     )
-    for module in (consumer, notifier):
+    for module in (consumer, notifier, reads):
         setattr(module, "ThreadPoolExecutor", _ContextPool)  # noqa: B010
     _applied = True
 

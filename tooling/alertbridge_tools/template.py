@@ -149,6 +149,7 @@ class Stack:
     """The physical names of what was created, and the template's functions, routes and mappings."""
 
     parameters: dict[str, str]
+    template_path: Path = TEMPLATE
     physical: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)  # (logical id, attr) -> value
     functions: dict[str, Function] = field(default_factory=dict)
@@ -176,7 +177,9 @@ class Stack:
         return None
 
 
-class _Resolver:
+class Resolver:
+    """A template's intrinsic functions (Ref, GetAtt, Sub, If, ...) over the stack's names."""
+
     def __init__(self, template: dict[str, Any], stack: Stack) -> None:
         self.template = template
         self.stack = stack
@@ -288,8 +291,8 @@ def create_stack(
     template = load_template(template_path)
     params = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
     params.update({"Stage": "dev"} | (parameters or {}))
-    stack = Stack(parameters=params)
-    resolver = _Resolver(template, stack)
+    stack = Stack(parameters=params, template_path=template_path)
+    resolver = Resolver(template, stack)
     session = session or boto3.Session(region_name=REGION)
     clients: dict[str, Any] = {}
 

@@ -1,0 +1,187 @@
+"""Each function runs as its own IAM role, as on Lambda: the roles ``sam deploy`` would create.
+
+The roles come from samtranslator's transform of template.yaml (``transform_check.transform``: the
+function's ``Policies`` with SAM policy templates expanded as SAM expands them, its managed policies,
+the statements of the template's ``AWS::IAM::ManagedPolicy`` resources it attaches), with the local
+stack's resource names put in. Each is created in the emulator's IAM (``iam get-role-policy``
+against the emulator shows it) and assumed through STS, so every call of the function is signed
+with that role's session keys; ``moto_iam`` authorizes those calls against the role's statements.
+AWS managed policies (AWSLambdaBasicExecutionRole, ...) cannot be created through IAM's API: their
+documents are moto's bundled copies of AWS's.
+
+The functions of the local stack share one process, and the package builds one client per service
+for all of them (``alertbridge.runtime``), as each execution environment does on Lambda. So the keys
+a call is signed with are a context variable's (``acting_as``): each invocation runs in its own
+context (the harness), the worker pools a function starts inherit it (``logs.per_invocation``), and
+outside any function (the tests, the operator's calls) the process's own credentials sign.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+import botocore.session
+from botocore.credentials import Credentials, ReadOnlyCredentials
+
+from alertbridge_tools import moto_iam
+from alertbridge_tools.template import ACCOUNT, REGION, Resolver, Stack, load_template
+
+T = TypeVar("T")
+
+_ACTING: contextvars.ContextVar[ReadOnlyCredentials | None] = contextvars.ContextVar(
+    "alertbridge_acting_as", default=None
+)
+
+
+@dataclass(frozen=True)
+class FunctionRole:
+    function: str  # the template's logical id
+    arn: str
+    policies: tuple[tuple[str, dict[str, Any]], ...]  # (policy name, document), names resolved
+    credentials: ReadOnlyCredentials  # the role's STS session keys
+
+
+@cache
+def _transformed(path: Path, modified: float) -> dict[str, Any]:
+    from alertbridge_tools.transform_check import transform  # noqa: PLC0415  (samtranslator: slow import)
+
+    del modified  # part of the cache key: a changed template is transformed again
+    return transform(load_template(path))
+
+
+@cache
+def _aws_managed() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data  # noqa: PLC0415
+
+    documents: dict[str, Any] = json.loads(aws_managed_policies_data)
+    return documents
+
+
+def _managed_document(arn: str) -> dict[str, Any]:
+    name = arn.rsplit("/", 1)[-1]
+    if not arn.startswith("arn:aws:iam::aws:policy/") or name not in _aws_managed():
+        raise KeyError(f"unknown AWS managed policy {arn}")
+    document: dict[str, Any] = _aws_managed()[name]["Document"]
+    return document
+
+
+def _role_specs(stack: Stack) -> Iterator[tuple[str, dict[str, Any], list[tuple[str, dict[str, Any]]]]]:
+    """(function, trust policy, policies) of every function, from the transformed template."""
+    out = _transformed(stack.template_path, stack.template_path.stat().st_mtime)
+    resources: dict[str, Any] = out["Resources"]
+    resolver = Resolver(out, stack)
+    for logical, spec in resources.items():
+        if spec["Type"] != "AWS::Lambda::Function" or logical not in stack.functions:
+            continue
+        role_id = spec["Properties"]["Role"]["Fn::GetAtt"][0]
+        props = resources[role_id]["Properties"]
+        policies = [
+            (policy["PolicyName"], resolver.value(policy["PolicyDocument"]))
+            for policy in props.get("Policies", [])
+        ]
+        for arn in props.get("ManagedPolicyArns", []):
+            if isinstance(arn, dict) and "Ref" in arn:  # the template's own AWS::IAM::ManagedPolicy
+                policies.append((arn["Ref"], resolver.value(resources[arn["Ref"]]["Properties"]["PolicyDocument"])))
+            else:
+                resolved = str(resolver.value(arn))
+                policies.append((resolved.rsplit("/", 1)[-1], _managed_document(resolved)))
+        yield logical, resolver.value(props["AssumeRolePolicyDocument"]), policies
+
+
+@cache
+def _owner_clients(endpoint_url: str | None) -> tuple[Any, Any]:
+    """IAM and STS clients with the process's own credentials, kept for the process (IAM's model
+    is large: loading it for every stack a test suite creates would cost more than the calls)."""
+    session = boto3.Session(region_name=REGION)
+    return (
+        session.client("iam", region_name=REGION, endpoint_url=endpoint_url),
+        session.client("sts", region_name=REGION, endpoint_url=endpoint_url),
+    )
+
+
+def create_roles(stack: Stack, *, endpoint_url: str | None = None) -> dict[str, FunctionRole]:
+    """Create (or, on a restored emulator, update) each function's role and assume it, as the
+    process's own credentials (the account owner)."""
+    iam, sts = _owner_clients(endpoint_url)
+    roles: dict[str, FunctionRole] = {}
+    for function, trust, policies in _role_specs(stack):
+        name = f"alertbridge-{function}"[:64]
+        try:
+            arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        except iam.exceptions.EntityAlreadyExistsException:  # the data directory's emulator has it
+            iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
+            arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+            for old in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+                iam.delete_role_policy(RoleName=name, PolicyName=old)
+        for policy, document in policies:
+            # IAM reads a document without a Version as 2008-10-17, which moto refuses; without
+            # policy variables (iam_policy refuses them) the two versions mean the same.
+            stored = {"Version": "2012-10-17", **document}
+            iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(stored))
+        keys = sts.assume_role(RoleArn=arn, RoleSessionName=function[:64])["Credentials"]
+        credentials = ReadOnlyCredentials(keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"])
+        role = FunctionRole(function, arn, tuple(policies), credentials)
+        moto_iam.enforce(
+            credentials.access_key,
+            moto_iam.Principal(
+                function, f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/{function[:64]}", role.policies
+            ),
+        )
+        roles[function] = role
+    return roles
+
+
+class _ActingCredentials(Credentials):  # type: ignore[misc]
+    """The keys of the function whose invocation runs in this context; else the process's own."""
+
+    def __init__(self, fallback: Credentials | None) -> None:
+        super().__init__("", "")
+        self._fallback = fallback
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        acting = _ACTING.get()
+        if acting is not None:
+            return acting
+        if self._fallback is None:
+            raise RuntimeError("no AWS credentials outside a function (set AWS_ACCESS_KEY_ID)")
+        frozen: ReadOnlyCredentials = self._fallback.get_frozen_credentials()
+        return frozen
+
+
+def install() -> None:
+    """Every boto3 client built after this signs with ``acting_as``'s keys (the default session;
+    once per process: a session loads each service's model once)."""
+    current = boto3.DEFAULT_SESSION
+    if current is not None and isinstance(current._session.get_credentials(), _ActingCredentials):
+        return
+    core = botocore.session.Session()
+    acting = _ActingCredentials(core.get_credentials())
+    core._credentials = acting  # what botocore's get_credentials() returns from then on
+    boto3.DEFAULT_SESSION = boto3.Session(botocore_session=core, region_name=REGION)
+
+
+def acting_as(role: FunctionRole, call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)`` signing its AWS calls as ``role`` (run it in a context of its own)."""
+    _ACTING.set(role.credentials)
+    return call(*args)
+
+
+def client(role: FunctionRole, service: str, endpoint_url: str | None, **kwargs: Any) -> Any:
+    """A client that always signs as ``role`` (what Lambda's pollers of the function's queue or
+    stream use: the function's execution role)."""
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=role.credentials.access_key,
+        aws_secret_access_key=role.credentials.secret_key,
+        aws_session_token=role.credentials.token,
+        **kwargs,
+    )
