@@ -126,10 +126,9 @@ def _key_string(value: Mapping[str, Any], what: str) -> str:
     raise ValueError(f"{what}: a partition key value must be S or N, got {sorted(value)}")
 
 
-def _leading_keys(
-    call: _Call, table: str, index: str | None, items: Iterable[Mapping[str, Any]]
-) -> list[str]:
-    name = call.resolver.partition_key(_table_name(table), index)
+def _leading_keys(call: _Call, table: str, items: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The partition-key values of the table's items a call names (its Key or Item maps)."""
+    name = call.resolver.partition_key(_table_name(table), None)
     values: list[str] = []
     for item in items:
         if name not in item:
@@ -171,7 +170,7 @@ def _item_check(call: _Call, action: str, request: Mapping[str, Any]) -> Check:
     """GetItem/PutItem/UpdateItem/DeleteItem/ConditionCheckItem, alone or inside a transaction."""
     table = request["TableName"]
     item = request.get("Item")
-    leading = _leading_keys(call, table, None, [item if item is not None else request["Key"]])
+    leading = _leading_keys(call, table, [item if item is not None else request["Key"]])
     if action == "dynamodb:PutItem":
         attributes: list[str] | None = list(item) if item is not None else None
     elif action == "dynamodb:GetItem":
@@ -249,9 +248,7 @@ def _single(action: str) -> Callable[[_Call], list[Check]]:
 def _batch_get(call: _Call) -> list[Check]:
     out = []
     for table, request in call.params["RequestItems"].items():
-        context = _dynamodb_context(
-            _leading_keys(call, table, None, request["Keys"]), _top_level_names(request)
-        )
+        context = _dynamodb_context(_leading_keys(call, table, request["Keys"]), _top_level_names(request))
         out.append(Check("dynamodb:BatchGetItem", _table_arn(call, table), context))
     return out
 
@@ -262,7 +259,7 @@ def _batch_write(call: _Call) -> list[Check]:
         items = [
             r["PutRequest"]["Item"] if "PutRequest" in r else r["DeleteRequest"]["Key"] for r in requests
         ]
-        context = _dynamodb_context(_leading_keys(call, table, None, items), None)
+        context = _dynamodb_context(_leading_keys(call, table, items), None)
         out.append(Check("dynamodb:BatchWriteItem", _table_arn(call, table), context))
     return out
 
