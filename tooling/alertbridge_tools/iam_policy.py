@@ -301,6 +301,7 @@ def _list_streams(call: _Call) -> list[Check]:
 
 def _queue_arn(call: _Call) -> str:
     """arn:...:sqs:REGION:ACCOUNT:NAME from a QueueUrl (http://host/ACCOUNT/NAME) or GetQueueUrl's name."""
+    # The region is the call's (the one it is signed for), whatever host the URL names.
     if "QueueUrl" not in call.params:
         account = call.params.get("QueueOwnerAWSAccountId")
         return call.arn("sqs", call.params["QueueName"], account=account)
