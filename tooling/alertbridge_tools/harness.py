@@ -123,7 +123,7 @@ class Harness:
         runtime.reset()
         logs.per_invocation()  # the functions share one process here: each invocation its own keys
         roles.install()  # ... and each signs its AWS calls with its own role's keys
-        self.roles = roles.create_roles(stack, endpoint_url=endpoint_url)
+        self.roles = roles.create_roles(stack)
         self._environments = {
             name: _Environments(self, name, max(1, (concurrency or {}).get(name, 1)))
             for name in stack.functions
