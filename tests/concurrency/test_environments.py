@@ -14,7 +14,8 @@ WAIT = 5.0
 
 
 def _harness(loads: list[str]) -> Any:
-    """What _Environments reads from a harness: its handlers and the stack's function loader."""
+    """What _Environments uses of a harness: its handlers, its loader of new environments, and its
+    way to run a call as the function (its role's keys; none here)."""
     inside: list[str] = []
     lock = threading.Lock()
     both = threading.Barrier(2, timeout=WAIT)
@@ -38,9 +39,10 @@ def _harness(loads: list[str]) -> Any:
         loads.append(f"env-{len(loads) + 1}")
         return handler_named(loads[-1])
 
-    function = SimpleNamespace(load=load)
     return SimpleNamespace(
-        handlers={"Fn": handler_named("first")}, stack=SimpleNamespace(functions={"Fn": function})
+        handlers={"Fn": handler_named("first")},
+        load=lambda _function: load(),
+        run_as=lambda _function, call, *args: call(*args),
     )
 
 

@@ -327,6 +327,8 @@ def test_machine_channels_are_delayed_to_later_windows_never_digested(
 ) -> None:
     hook = receiver()
     add(stack, service_id, "webhook", url=hook.url, rate_per_minute=20)
+    # A window is a wall-clock minute: start at one's beginning, so no pump spans two.
+    stack.advance(60 - timestamps.now().second - timestamps.now().microsecond / 1e6 + 0.5)
     storm(stack, service_id, 50)
     per_window = []
     for _ in range(4):

@@ -86,12 +86,11 @@ class _Environments:
         try:
             handler = self._harness.handlers[self._function] if index == 0 else self._more[index - 1]
             # Its own copy of the logger's keys (function name, request id, delivery id), as in
-            # its own execution environment: other functions' invocations do not see them.
-            # and its own role's keys to sign its AWS calls with.
+            # its own execution environment: other functions' invocations do not see them; and
+            # its role's keys to sign its AWS calls with.
             run = contextvars.copy_context().run
             context = LambdaContext.for_function(self._function)
-            role = self._harness.roles[self._function]
-            result: dict[str, Any] = run(roles.acting_as, role, logs.invoke, handler, event, context)
+            result: dict[str, Any] = run(self._harness.run_as, self._function, logs.invoke, handler, event, context)
             return result
         finally:
             self._idle.put(index)
@@ -149,6 +148,12 @@ class Harness:
         # botocore routes a call naming a stream ARN to the account's endpoint
         # (<account>.streams-ddb.<region>.amazonaws.com), which in-process moto 5.2.5 does not serve.
         moto_streams.apply()  # the table's stream holds committed writes only (see there)
+        self.streams = boto3.client(  # the tests' own reader of the stream
+            "dynamodbstreams",
+            region_name=REGION,
+            endpoint_url=endpoint_url,
+            config=Config(account_id_endpoint_mode="disabled"),
+        )
         self.stream_pollers = [
             StreamPoller(
                 roles.client(
@@ -190,8 +195,11 @@ class Harness:
 
     def load(self, function: str) -> Handler:
         """A new execution environment's handler: its module's init runs as the function's role."""
-        load = self.stack.functions[function].load
-        return contextvars.copy_context().run(roles.acting_as, self.roles[function], load)
+        return contextvars.copy_context().run(self.run_as, function, self.stack.functions[function].load)
+
+    def run_as(self, function: str, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)`` signing its AWS calls with ``function``'s role (in a context of its own)."""
+        return roles.acting_as(self.roles[function], call, *args)
 
     def _invoker(self, function: str) -> Handler:
         environments = self._environments[function]
