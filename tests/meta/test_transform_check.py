@@ -40,7 +40,7 @@ def test_the_check_sees_every_function_route_mapping_and_schedule() -> None:
     """Not vacuous: both sides of the comparison hold what the template declares."""
     template = load_template()
     out = transform_check.transform(template)
-    stack = transform_check.local_stack(TEMPLATE)
+    stack, _ = transform_check.local_stack(TEMPLATE)
     functions = {k for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
     assert set(stack.functions) == functions
     assert {k for k, v in out["Resources"].items() if v["Type"] == "AWS::Lambda::Function"} == functions
@@ -276,8 +276,9 @@ def test_every_resource_type_is_created_or_listed_with_a_reason() -> None:
     kinds = {spec["Type"] for spec in template["Resources"].values()}
     assert set(NOT_EMULATED) <= kinds, "NOT_EMULATED lists a type the template does not use"
     assert all(reason.strip() for reason in NOT_EMULATED.values())
-    stack = transform_check.local_stack(TEMPLATE)
-    assert list(transform_check._check_coverage(template, stack)) == []
+    stack, roles = transform_check.local_stack(TEMPLATE)
+    assert list(transform_check._check_coverage(template, stack, roles)) == []
+    assert set(roles) == set(stack.functions)  # each function's AWS::IAM::Role of the transform
 
 
 def test_a_resource_type_neither_created_nor_listed_fails(tmp_path: Path) -> None:

@@ -90,7 +90,9 @@ class _Environments:
             # its role's keys to sign its AWS calls with.
             run = contextvars.copy_context().run
             context = LambdaContext.for_function(self._function)
-            result: dict[str, Any] = run(self._harness.run_as, self._function, logs.invoke, handler, event, context)
+            result: dict[str, Any] = run(
+                self._harness.run_as, self._function, logs.invoke, handler, event, context
+            )
             return result
         finally:
             self._idle.put(index)
@@ -184,7 +186,11 @@ class Harness:
         ``existing``: the resources an emulator restored from a data directory holds (reused)."""
         session = boto3.Session(region_name=REGION)
         stack = create_stack(
-            session, parameters=parameters, endpoint_url=endpoint_url, existing=existing, template_path=template_path
+            session,
+            parameters=parameters,
+            endpoint_url=endpoint_url,
+            existing=existing,
+            template_path=template_path,
         )
         return cls(
             stack,
@@ -195,7 +201,10 @@ class Harness:
 
     def load(self, function: str) -> Handler:
         """A new execution environment's handler: its module's init runs as the function's role."""
-        return contextvars.copy_context().run(self.run_as, function, self.stack.functions[function].load)
+        handler: Handler = contextvars.copy_context().run(
+            self.run_as, function, self.stack.functions[function].load
+        )
+        return handler
 
     def run_as(self, function: str, call: Callable[..., Any], *args: Any) -> Any:
         """``call(*args)`` signing its AWS calls with ``function``'s role (in a context of its own)."""

@@ -33,8 +33,8 @@ def per_invocation() -> None:
     if _applied:
         return
     from alertbridge import consumer, notifier  # noqa: PLC0415
-    from alertbridge.status import reads  # noqa: PLC0415
     from alertbridge.observability import logger  # noqa: PLC0415
+    from alertbridge.status import reads  # noqa: PLC0415
 
     formatter: Any = logger.registered_formatter
     base_class = type(formatter)

@@ -220,8 +220,12 @@ def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _touched(check: iam_policy.Check) -> str:
     """An action and the key prefixes it touched: ``dynamodb:PutItem [inc_, DUE#]``."""
-    keys = sorted({key[: min((key.find(c) for c in "#_" if c in key), default=len(key)) + 1]
-                   for key in check.context.get("dynamodb:LeadingKeys", ())})
+    keys = sorted(
+        {
+            key[: min((key.find(c) for c in "#_" if c in key), default=len(key)) + 1]
+            for key in check.context.get("dynamodb:LeadingKeys", ())
+        }
+    )
     return f"{check.action} [{', '.join(keys)}]" if keys else check.action
 
 
@@ -253,7 +257,9 @@ def report(parts: Sequence[dict[str, Any]]) -> list[str]:
     total: dict[str, dict[str, Any]] = {}
     for part in parts:
         for function, entry in part.items():
-            into = total.setdefault(function, {"calls": 0, "refused": 0, "touched": {}, "used": set(), "held": {}})
+            into = total.setdefault(
+                function, {"calls": 0, "refused": 0, "touched": {}, "used": set(), "held": {}}
+            )
             into["calls"] += entry["calls"]
             into["refused"] += entry["refused"]
             for touched, count in entry["touched"].items():
@@ -265,8 +271,11 @@ def report(parts: Sequence[dict[str, Any]]) -> list[str]:
         entry = total[function]
         touched = ", ".join(f"{name} x{count}" for name, count in sorted(entry["touched"].items()))
         lines.append(f"{function}: {entry['calls']} calls, {entry['refused']} refused: {touched}")
-        unused = [f"{name}[{index}] {action}" for (name, index), action in sorted(entry["held"].items())
-                  if (name, index) not in entry["used"]]
+        unused = [
+            f"{name}[{index}] {action}"
+            for (name, index), action in sorted(entry["held"].items())
+            if (name, index) not in entry["used"]
+        ]
         if unused:
             lines.append(f"  statements no call used: {'; '.join(unused)}")
     return lines

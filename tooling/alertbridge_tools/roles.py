@@ -1,6 +1,6 @@
 """Each function runs as its own IAM role, as on Lambda: the roles ``sam deploy`` would create.
 
-The roles come from samtranslator's transform of template.yaml (``transform_check.transform``: the
+The roles come from samtranslator's transform of template.yaml (``sam.transform``: the
 function's ``Policies`` with SAM policy templates expanded as SAM expands them, its managed policies,
 the statements of the template's ``AWS::IAM::ManagedPolicy`` resources it attaches), with the local
 stack's resource names put in. Each is created in the emulator's IAM (``iam get-role-policy``
@@ -51,7 +51,7 @@ class FunctionRole:
 
 @cache
 def _transformed(path: Path, modified: float) -> dict[str, Any]:
-    from alertbridge_tools.transform_check import transform  # noqa: PLC0415  (samtranslator: slow import)
+    from alertbridge_tools.sam import transform  # noqa: PLC0415  (samtranslator: a slow import)
 
     del modified  # part of the cache key: a changed template is transformed again
     return transform(load_template(path))
@@ -89,7 +89,9 @@ def _role_specs(stack: Stack) -> Iterator[tuple[str, dict[str, Any], list[tuple[
         ]
         for arn in props.get("ManagedPolicyArns", []):
             if isinstance(arn, dict) and "Ref" in arn:  # the template's own AWS::IAM::ManagedPolicy
-                policies.append((arn["Ref"], resolver.value(resources[arn["Ref"]]["Properties"]["PolicyDocument"])))
+                policies.append(
+                    (arn["Ref"], resolver.value(resources[arn["Ref"]]["Properties"]["PolicyDocument"]))
+                )
             else:
                 resolved = str(resolver.value(arn))
                 policies.append((resolved.rsplit("/", 1)[-1], _managed_document(resolved)))
@@ -122,16 +124,18 @@ def create_roles(stack: Stack) -> dict[str, FunctionRole]:
             # policy variables (iam_policy refuses them) the two versions mean the same.
             iam.put_role_policy(name, policy, json.dumps({"Version": "2012-10-17", **document}))
         session = sts.assume_role(REGION, function[:64], role.arn, "", 3600, "")
-        credentials = ReadOnlyCredentials(session.access_key_id, session.secret_access_key, session.session_token)
+        credentials = ReadOnlyCredentials(
+            session.access_key_id, session.secret_access_key, session.session_token
+        )
         moto_iam.enforce(
-            credentials.access_key,
+            session.access_key_id,
             moto_iam.Principal(function, session.arn, tuple(policies)),
         )
         roles[function] = FunctionRole(function, role.arn, tuple(policies), credentials)
     return roles
 
 
-class _ActingCredentials(Credentials):  # type: ignore[misc]
+class _ActingCredentials(Credentials):
     """The keys of the function whose invocation runs in this context; else the process's own."""
 
     def __init__(self, fallback: Credentials | None) -> None:
@@ -156,11 +160,11 @@ def install() -> None:
         return
     core = botocore.session.Session()
     acting = _ActingCredentials(core.get_credentials())
-    core._credentials = acting  # what botocore's get_credentials() returns from then on
+    core._credentials = acting  # type: ignore[attr-defined]  # what get_credentials() returns from then on
     boto3.DEFAULT_SESSION = boto3.Session(botocore_session=core, region_name=REGION)
 
 
-def acting_as(role: FunctionRole, call: Callable[..., T], *args: Any) -> T:
+def acting_as[T](role: FunctionRole, call: Callable[..., T], *args: Any) -> T:
     """``call(*args)`` signing its AWS calls as ``role`` (run it in a context of its own)."""
     _ACTING.set(role.credentials)
     return call(*args)

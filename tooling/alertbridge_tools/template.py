@@ -245,7 +245,6 @@ _NO_VALUE = object()
 # `make template`, fails on a type that is neither created nor listed here).
 NOT_EMULATED = {
     "AWS::Serverless::LayerVersion": "its package (alertbridge) is installed where the local stack runs",
-    "AWS::IAM::ManagedPolicy": "functions run with the emulator's credentials (transform_check checks roles)",
     "AWS::SQS::QueuePolicy": "rules deliver to their target queues directly; no resource policy is enforced",
     "AWS::S3::BucketPolicy": "the bucket's TLS-only and deny rules; no resource policy is enforced locally",
     "AWS::Events::Archive": "replay of the bus is an operator's recovery action, not part of any local flow",

@@ -22,7 +22,6 @@ the template offline (samtranslator, no network: a static managed-policy map) an
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import re
 import sys
@@ -32,24 +31,12 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from samtranslator.metrics.metrics import Metrics
-from samtranslator.parser.parser import Parser
 from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
-from samtranslator.translator.translator import Translator
 
+from alertbridge_tools.roles import FunctionRole, create_roles
+from alertbridge_tools.sam import MANAGED_POLICIES, transform
 from alertbridge_tools.template import NOT_EMULATED, REGION, TEMPLATE, Stack, create_stack, load_template
 
-# AWS managed policies a ``Policies:`` entry may name (samtranslator turns a name into its ARN
-# through this map; offline, no IAM ListPolicies call).
-MANAGED_POLICIES = {
-    name: f"arn:aws:iam::aws:policy/{path}{name}"
-    for path, name in (
-        ("service-role/", "AWSLambdaBasicExecutionRole"),
-        ("service-role/", "AWSLambdaSQSQueueExecutionRole"),
-        ("service-role/", "AWSLambdaDynamoDBExecutionRole"),
-        ("", "AWSXrayWriteOnlyAccess"),
-    )
-}
 # What the AWS managed policies above allow, for the checks of what the local stack assumes.
 MANAGED_ACTIONS = {
     MANAGED_POLICIES["AWSLambdaBasicExecutionRole"]: [
@@ -82,30 +69,12 @@ STREAM_POLL = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetSh
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
-def transform(template: dict[str, Any]) -> dict[str, Any]:
-    """samtranslator's output for the template, as ``sam deploy`` would send it (code already
-    uploaded: CodeUri/ContentUri become S3 URIs, as ``sam package`` writes them)."""
-    sam = copy.deepcopy(template)
-    for spec in sam["Resources"].values():
-        props = spec.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(props.get(key), str):
-                props[key] = f"s3://alertbridge-artifacts/{props[key].strip('/')}"
-    metrics = Metrics()  # samtranslator's usage metrics, to its do-nothing publisher (else a warning at exit)
-    translator = Translator(
-        MANAGED_POLICIES, Parser(), boto_session=boto3.Session(region_name=REGION), metrics=metrics
-    )
-    try:
-        out: dict[str, Any] = translator.translate(sam, {})
-    finally:
-        metrics.publish()
-    return out
-
-
-def local_stack(template_path: Path) -> Stack:
-    """The local stack's view of the template: what template.py creates, on an in-process moto."""
+def local_stack(template_path: Path) -> tuple[Stack, dict[str, FunctionRole]]:
+    """The local stack's view of the template: what template.py creates, and the functions' roles
+    (roles.py), on an in-process moto."""
     with mock_aws():
-        return create_stack(boto3.Session(region_name=REGION), template_path=template_path)
+        stack = create_stack(boto3.Session(region_name=REGION), template_path=template_path)
+        return stack, create_roles(stack)
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -409,16 +378,20 @@ def _diff(what: str, local: set[tuple[Any, ...]], deployed: set[tuple[Any, ...]]
         yield f"{what} {item}: deployed by the transform, not run so by the local stack"
 
 
-def _check_coverage(template: dict[str, Any], stack: Stack) -> Iterable[str]:
+def _check_coverage(template: dict[str, Any], stack: Stack, roles: dict[str, FunctionRole]) -> Iterable[str]:
     """Every resource of the template is created by the local stack (a name on the emulator, a
-    served API, a polled mapping) or its type is listed in NOT_EMULATED with the reason."""
+    served API, a polled mapping, a managed policy in the roles that attach it) or its type is
+    listed in NOT_EMULATED with the reason."""
     polled = {(s.function, s.queue_url) for s in stack.event_sources}
+    attached = {name for role in roles.values() for name, _ in role.policies}
     for logical, spec in template["Resources"].items():
         kind = spec["Type"]
         if kind in NOT_EMULATED or logical in stack.physical:
             continue
         props = spec.get("Properties", {})
         if kind == "AWS::Serverless::Api" and stack.routes:
+            continue
+        if kind == "AWS::IAM::ManagedPolicy" and logical in attached:
             continue
         if kind == "AWS::Lambda::EventSourceMapping":
             queue = (_getatt(props.get("EventSourceArn")) or ("?", ""))[0]
@@ -431,13 +404,13 @@ def check(template_path: Path = TEMPLATE) -> list[str]:
     """Every mismatch between the transform's output and the local stack (empty: none)."""
     template = load_template(template_path)
     out = transform(template)
-    stack = local_stack(template_path)
+    stack, roles = local_stack(template_path)
     return [
         *_check_functions(template, out, stack),
         *_check_routes(template, out, stack),
         *_check_mappings(out, stack),
         *_check_schedules(out, stack),
-        *_check_coverage(template, stack),
+        *_check_coverage(template, stack, roles),
     ]
 
 
