@@ -86,7 +86,7 @@ def test_a_call_outside_a_role_is_refused_as_aws_refuses_it(
     table = stack.stack.physical["Table"]
     incidents = roles.client(stack.roles["IncidentFunction"], "dynamodb", None)
     incidents.put_item(TableName=table, Item={"PK": {"S": "inc_1"}, "SK": {"S": "x"}})  # its own keys
-    with caplog.at_level(logging.WARNING, "alertbridge.iam"), pytest.raises(ClientError) as refused:
+    with caplog.at_level(logging.WARNING, "alertbridge.local.iam"), pytest.raises(ClientError) as refused:
         incidents.put_item(TableName=table, Item={"PK": {"S": "SVC#1"}, "SK": {"S": "x"}})
     error = refused.value.response["Error"]
     assert error["Code"] == "AccessDeniedException"

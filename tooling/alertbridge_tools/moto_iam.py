@@ -32,7 +32,7 @@ from moto.s3.exceptions import S3AccessDeniedError
 from alertbridge_tools import iam_policy
 from alertbridge_tools.template import ACCOUNT, REGION
 
-log = logging.getLogger("alertbridge.iam")
+log = logging.getLogger("alertbridge.local.iam")
 
 
 @dataclass(frozen=True)
