@@ -68,6 +68,27 @@ def test_from_nothing_to_a_resolved_kapacitor_incident(local: LocalStack) -> Non
     assert [e["kind"] for e in shown["timeline"]] == ["opened", "resolved"]
 
 
+def test_the_functions_reach_the_emulator_in_process(
+    local: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their calls, signed as their roles, never go over the emulator's socket (3.3-3.6 ms a call
+    there against ~2 ms in process): the in-process hook is on the session they sign from."""
+    served: list[str] = []
+    original = local.emulator._locked
+
+    def counting(environ: dict[str, Any], start_response: Any) -> Any:
+        served.append(environ.get("PATH_INFO", ""))
+        return original(environ, start_response)
+
+    monkeypatch.setattr(local.emulator._server, "app", counting)
+    service = ab(local, "services", "create", "in-process")
+    source = ab(local, "sources", "add", service["id"], "kapacitor")
+    status, _ = post_webhook(source["webhook_url"], load_event("kapacitor", "critical", "x"))
+    assert status == 202
+    assert wait_for(lambda: ab(local, "incidents", "list", "--service", service["id"]))
+    assert served == []
+
+
 def test_ack_resolve_rotate_replay_and_test_alert(local: LocalStack) -> None:
     service = ab(local, "services", "create", "edge")
     ts = ab(local, "sources", "add", service["id"], "threatstack", "--severity-filter", "1,2")

@@ -120,10 +120,13 @@ class LocalStack:
         os.environ.pop("AWS_SESSION_TOKEN", None)
         # The functions' and pollers' AWS calls reach the emulator in process (botocore still
         # serializes, signs and parses them): no socket, no server thread per call.
+        # The session is the one the functions' clients sign from (as their roles, roles.install):
+        # the hook must be on it, or every call would go over the emulator's socket.
         import boto3  # noqa: PLC0415
 
-        if boto3.DEFAULT_SESSION is None:
-            boto3.setup_default_session()
+        from alertbridge_tools import roles  # noqa: PLC0415
+
+        roles.install()
         self._events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
         send: Any = self.emulator.send  # botocore types its handlers as returning None
         self._events.register("before-send", send, unique_id=self.emulator.url)
