@@ -281,7 +281,10 @@ def test_bad_public_updates_are_refused_clearly(stack: Harness, service_id: str)
     assert stack.call("POST", "/api/incidents/nonsense/updates", {"message": "x"}).status == 404
 
 
-def test_concurrent_public_updates_are_all_kept_and_capped(stack: Harness, service_id: str) -> None:
+def test_concurrent_public_updates_are_all_kept_and_capped(server_stack: Harness) -> None:
+    """On the moto server: its calls are atomic, as DynamoDB's (in-process moto's are not)."""
+    stack = server_stack
+    service_id = runtime.source_store().create_service("checkout").id
     incident_id = open_incident(stack, service_id)
     store = runtime.status_page_store()
     from alertbridge import operations

@@ -145,9 +145,10 @@ class LocalStack:
             datadir.keep(self.datadir, self.emulator, self.harness, restored) if self.datadir else None
         )
         self.data_banner = datadir.banner(self.datadir, restored)
-        if quiet:
-            from alertbridge.observability import logger  # noqa: PLC0415
+        from alertbridge.observability import logger  # noqa: PLC0415
 
+        self._log_level = logger.level  # put back at stop: the process may go on (tests)
+        if quiet:
             logger.setLevel("WARNING")
         self.http.harness = self.harness  # type: ignore[attr-defined]
         self.sns_tap = SnsTap(self.harness, notifications_out)
@@ -218,6 +219,9 @@ class LocalStack:
             self.keeper.stop(final=self.emulator.closing)
         self._events.unregister("before-send", unique_id=self.emulator.url)
         self.emulator.stop()
+        from alertbridge.observability import logger  # noqa: PLC0415
+
+        logger.setLevel(self._log_level)
         os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
