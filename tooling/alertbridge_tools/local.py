@@ -147,7 +147,7 @@ class LocalStack:
         self.data_banner = datadir.banner(self.datadir, restored)
         from alertbridge.observability import logger  # noqa: PLC0415
 
-        self._log_level = logger.level  # put back at stop: the process may go on (tests)
+        self._log_level = logger.log_level  # put back at stop: the process may go on (tests)
         if quiet:
             logger.setLevel("WARNING")
         self.http.harness = self.harness  # type: ignore[attr-defined]
