@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from alertbridge import runtime
 from alertbridge.models.records import OUTCOMES
-from alertbridge.observability import Handler, lambda_logging, logger
+from alertbridge.observability import Handler, flush, lambda_logging, logger
 from alertbridge.settings import settings
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def incident_handler() -> Handler:
             _per_source(source, counts)
         if result.failed:
             metrics.add_metric(name="failed_messages", unit=MetricUnit.Count, value=len(result.failed))
-            metrics.flush_metrics()
+            flush(metrics)
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in result.failed]}
 
     return handler
@@ -126,7 +126,7 @@ def _per_source(source: str, counts: dict[str, int]) -> None:
     metrics.add_dimension(name="source", value=source)
     for result, value in counts.items():
         metrics.add_metric(name=_METRIC.get(result, result), unit=MetricUnit.Count, value=value)
-    metrics.flush_metrics()
+    flush(metrics)
 
 
 _METRIC = {"duplicate": "deduplicated"}
@@ -175,7 +175,7 @@ def incident_events_handler() -> Handler:
         metrics.add_metric(name="incident_events_published", unit=MetricUnit.Count, value=outcome.published)
         if outcome.failed_sequence is not None:
             metrics.add_metric(name="incident_event_records_failed", unit=MetricUnit.Count, value=1)
-        metrics.flush_metrics()
+        flush(metrics)
         logger.info(
             "incident events published",
             extra={

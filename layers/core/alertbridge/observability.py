@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.metrics import EphemeralMetrics
 
 logger = Logger()
 
@@ -35,3 +38,11 @@ def lambda_logging(correlation_id_path: str | None = None) -> Callable[[Handler]
         return injected
 
     return decorate
+
+
+def flush(metrics: EphemeralMetrics) -> None:
+    """Publish the metrics added since the last flush, and forget them. Powertools' flush keeps them
+    when metrics are off (POWERTOOLS_METRICS_DISABLED: the local stack), so they pile up across
+    invocations and are printed anyway when one metric reaches 100 values."""
+    metrics.flush_metrics()
+    metrics.clear_metrics()
