@@ -46,6 +46,7 @@ def _least_privilege(request: pytest.FixtureRequest) -> Iterator[None]:
     it is marked ``refused``. What each function called goes to the suite's summary."""
     from alertbridge_tools import moto_iam
 
+    moto_iam.RECORD.recording = True
     mark = moto_iam.RECORD.mark()
     yield
     calls = moto_iam.RECORD.since(mark)

@@ -182,3 +182,14 @@ def test_an_incident_role_refused_its_writes_leaves_the_alert_for_sqs_to_retry(
     moved = stack.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
     assert [json.loads(m["Body"])["detail"]["dedup_key"] for m in moved] == ["kapacitor/cpu/serverA"]
     assert any(call.function == "IncidentFunction" and not call.allowed for call in moto_iam.RECORD.calls)
+
+
+def test_calls_are_kept_only_while_recording() -> None:
+    """A long-running local stack keeps none (the suite turns recording on)."""
+    record = moto_iam.Record()
+    call = moto_iam.Call("IncidentFunction", "sqs", "ReceiveMessage", (), True)
+    record.add(call)
+    assert record.calls == []
+    record.recording = True
+    record.add(call)
+    assert record.since(0) == [call]

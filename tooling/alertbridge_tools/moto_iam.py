@@ -6,9 +6,10 @@ treated as an explicit deny: a least-privilege statement (a table's ARN, ``dynam
 never allows anything there. So for a call signed with a function's role keys (``enforce``), moto
 still checks the signature, and ``iam_policy`` decides: the call's checks as AWS performs them
 (action, resource ARN, condition keys; a TransactWriteItems item by item) against the role's
-statements. A refused call gets the service's own AccessDenied answer, is logged (like a
-CloudTrail record) and is kept in ``RECORD``, with every other call a function made: the suite
-fails a test during which a function was refused unless the test expects it (``tests/conftest.py``).
+statements. A refused call gets the service's own AccessDenied answer and is logged (like a
+CloudTrail record); when recording (the test suite), it is kept in ``RECORD`` with every other call
+a function made: the suite fails a test during which a function was refused unless the test expects
+it (``tests/conftest.py``).
 
 Calls signed with any other keys (the tests, the operator's CLI, the local stack's setup) are
 the account owner's: not checked, as moto does without enforcement.
@@ -57,12 +58,16 @@ class Call:
 
 @dataclass
 class Record:
-    """Every call of every function since the process started (a test reads from its mark)."""
+    """Every call of every function since recording began (a test reads from its mark). Off
+    unless turned on (the test suite does): a long-running local stack would keep them all."""
 
+    recording: bool = False
     calls: list[Call] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, call: Call) -> None:
+        if not self.recording:
+            return
         with self._lock:
             self.calls.append(call)
 
