@@ -2,6 +2,7 @@
 deployment size, each figure beside its floor measured in the same run.
 
     python bench/run.py            # full run: prints a table, writes bench/results.json
+                                   # (--only SECTION: updates that section's figures in it)
     python bench/run.py --quick    # a tiny run (what the test suite checks still works)
 
 Figures are medians over repeated runs. Nothing here asserts a time: the table says which targets
@@ -607,7 +608,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     figures = [f for name, run in sections.items() if not args.only or name in args.only for f in run()]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps([asdict(f) for f in figures], indent=2) + "\n")
+    kept: list[dict[str, Any]] = []
+    if args.only and args.out.exists():  # a partial run updates its own figures, keeps the others
+        fresh = {f.name for f in figures}
+        kept = [f for f in json.loads(args.out.read_text()) if f["name"] not in fresh]
+    args.out.write_text(json.dumps(kept + [asdict(f) for f in figures], indent=2) + "\n")
     width = max(len(f.name) for f in figures)
     print(f"{'figure':<{width}}  {'value':>12} {'unit':<9} {'floor':>10} {'ratio':>7} {'target':>8}  met")
     for f in figures:

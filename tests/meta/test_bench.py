@@ -68,3 +68,24 @@ def test_bench_runs_quickly_and_writes_results(tmp_path: Path) -> None:
     model = by_name["notify.latency.aws_model.webhook_to_notification"]
     assert model["floor"] is not None and model["value"] >= model["floor"]
     assert "figure" in done.stdout and "wrote" in done.stdout
+
+
+def test_a_partial_run_updates_its_figures_and_keeps_the_others(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    other = {"name": "cold_start.kapacitor", "value": 1.0, "unit": "ms"}
+    out.write_text(json.dumps([other]))
+    runs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "run.py"), "--only", "size", "--out", str(out)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs.append(json.loads(out.read_text()))
+    assert runs[0][0] == other == runs[1][0]  # another section's figure, kept as it was
+    names = [f["name"] for f in runs[1]]
+    assert len(names) == len(set(names)) and len(runs[1]) == len(runs[0]) > 1  # updated, not appended
