@@ -58,6 +58,15 @@ def _least_privilege(request: pytest.FixtureRequest) -> Iterator[None]:
         pytest.fail("refused by the function's role:\n" + "\n".join(lines[:10]), pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _clock() -> Iterator[None]:
+    """Each test starts on the real clock: a fast-forward (Harness.advance) ends with its test."""
+    yield
+    from alertbridge import timestamps
+
+    timestamps.reset_clock()
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     with mock_aws():

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
-import pytest
 from alertbridge import runtime, timestamps
 from alertbridge.checker import Checker
 from alertbridge.silence import SILENCE_SOURCE
@@ -21,12 +20,6 @@ from alertbridge.store.sources import SourceStore
 from alertbridge_tools.harness import Harness
 
 SOURCES = 8
-
-
-@pytest.fixture(autouse=True)
-def _clock() -> Any:
-    yield
-    timestamps.reset_clock()
 
 
 def _checker(stack: Harness, endpoint: str) -> Checker:

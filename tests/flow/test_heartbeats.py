@@ -5,7 +5,6 @@ running twice, the status page and the CLI's view of a silent source."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,12 +14,6 @@ from alertbridge.models.incident import Incident, Status
 from alertbridge.silence import SILENCE_SOURCE, dedup_key
 from alertbridge.timestamps import iso
 from alertbridge_tools.harness import Harness
-
-
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    yield
-    timestamps.reset_clock()
 
 
 def add(stack: Harness, service_id: str, kind: str, **settings: Any) -> dict[str, Any]:

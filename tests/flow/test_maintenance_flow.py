@@ -25,12 +25,6 @@ from tests.flow.receivers import Receiver, receivers
 from tests.flow.test_observability import lines
 
 
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    yield
-    timestamps.reset_clock()
-
-
 @pytest.fixture
 def token(stack: Harness, service_id: str) -> str:
     return stack.add_source(service_id, "kapacitor")[1]

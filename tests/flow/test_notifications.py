@@ -32,12 +32,6 @@ def receiver() -> Iterator[Callable[..., Receiver]]:
     yield from receivers()
 
 
-@pytest.fixture(autouse=True)
-def _clock() -> Iterator[None]:
-    yield
-    timestamps.reset_clock()
-
-
 @pytest.fixture
 def token(stack: Harness, service_id: str) -> str:
     return stack.add_source(service_id, "kapacitor")[1]
