@@ -136,7 +136,7 @@ HISTORY_HOURS_MAX = 720  # resolved incidents shown for at most 30 days
 class StatusPageSettings(BaseModel):
     """The status page's own settings (``alertbridge status-page set``): one item."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     title: str = "System status"
     logo_text: str | None = None
