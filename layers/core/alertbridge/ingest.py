@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from alertbridge import vendors
 from alertbridge.http import Answer
-from alertbridge.models.alert import Action
+from alertbridge.models.parts import Action
 from alertbridge.models.records import DeliveryRecord, Outcome, Source
 from alertbridge.normalize import Normalized, normalize
 from alertbridge.observability import logger

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from alertbridge.models.alert import Severity
 from alertbridge.models.channel import Channel, ChannelKind
 from alertbridge.models.incident import Status
 from alertbridge.models.incident_event import DETAIL_TYPE, EVENT_SOURCE, IncidentEvent, IncidentSnapshot
+from alertbridge.models.parts import Severity
 from alertbridge.notify import http, pagerduty, slack, sns, teams, webhook
 from alertbridge.notify.job import Job
 from alertbridge.notify.message import Context, Digest, DigestItem, Outbound

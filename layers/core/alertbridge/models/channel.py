@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident_event import EVENT_TYPES, EventType
+from alertbridge.models.parts import Severity
 
 MIN_SECRET = 16
 MASK = "••••"

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertbridge.models.alert import Action, AppliedRule, Severity
+from alertbridge.models.parts import Action, AppliedRule, Severity
 
 RecoveryPolicy = Literal["resolve", "monitor"]
 # Source kinds whose incidents do not affect the public status unless an operator says so: an
