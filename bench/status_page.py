@@ -54,8 +54,8 @@ for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 from alertbridge import runtime  # noqa: E402
-from alertbridge.models.alert import Severity  # noqa: E402
 from alertbridge.models.incident import IncidentSummary, Status  # noqa: E402
+from alertbridge.models.parts import Severity  # noqa: E402
 from alertbridge.models.records import PublicUpdate, Service  # noqa: E402
 from alertbridge.observability import logger  # noqa: E402
 from alertbridge.status.board import Snapshot, build_board, to_json  # noqa: E402

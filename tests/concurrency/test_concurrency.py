@@ -11,7 +11,7 @@ import boto3
 import pytest
 from alertbridge import runtime
 from alertbridge.consumer import Message, process
-from alertbridge.models.alert import Action
+from alertbridge.models.parts import Action
 from alertbridge.store.incidents import IncidentStore
 from alertbridge_tools.harness import Harness
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from alertbridge.models.alert import Action, CanonicalAlert, Severity
+from alertbridge.models.alert import CanonicalAlert
+from alertbridge.models.parts import Action, Severity
 from alertbridge.store.bus import DETAIL_TYPE, EVENT_SOURCE, entry
 from alertbridge_tools.harness import Harness
 from alertbridge_tools.schema import SCHEMA_FILE, render

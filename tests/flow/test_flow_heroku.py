@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from alertbridge import runtime
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident import Status
+from alertbridge.models.parts import Severity
 from alertbridge.models.records import SourceSettings
 from alertbridge.vendors import heroku as heroku_mapping
 from alertbridge_tools.apigw import event_body, load_event

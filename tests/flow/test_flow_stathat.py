@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alertbridge import runtime
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident import Status
+from alertbridge.models.parts import Severity
 from alertbridge_tools.apigw import event_body, load_event
 from alertbridge_tools.harness import Harness
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from alertbridge import runtime
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident import Incident, Status
+from alertbridge.models.parts import Severity
 from alertbridge.models.records import SourceSettings
 from alertbridge_tools.harness import Harness, Response
 

@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 from alertbridge import runtime
 from alertbridge.consumer import Message, process
-from alertbridge.models.alert import Action, CanonicalAlert
+from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.incident import Status
+from alertbridge.models.parts import Action
 from alertbridge.observability import logger
 from alertbridge_tools.harness import Harness
 from hypothesis import HealthCheck, given, settings

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from alertbridge import runtime
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident import Status
+from alertbridge.models.parts import Severity
 from alertbridge_tools.harness import Harness
 
 from tests.conftest import sample, sample_json

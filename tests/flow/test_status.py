@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from alertbridge import runtime
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident import Incident, IncidentSummary, Status
+from alertbridge.models.parts import Severity
 from alertbridge.models.records import PublicUpdate, Service, SourceSettings, StatusPageSettings
 from alertbridge.status.board import (
     ServiceStatus,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from alertbridge import runtime
 from alertbridge.ingest import Ingest
-from alertbridge.models.alert import Action, Link, Severity
+from alertbridge.models.parts import Action, Link, Severity
 from alertbridge.models.records import SourceSettings
 from alertbridge.vendors import Unauthorized, heroku
 from alertbridge.vendors.base import Draft, Ignored, PayloadError

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from alertbridge.models.alert import Action, Severity
+from alertbridge.models.parts import Action, Severity
 from alertbridge.vendors.base import PayloadError
 from alertbridge.vendors.kapacitor import SEVERITY
 

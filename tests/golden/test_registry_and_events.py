@@ -6,7 +6,7 @@ import re
 
 import pytest
 from alertbridge import vendors
-from alertbridge.models.alert import Severity
+from alertbridge.models.parts import Severity
 from alertbridge_tools import make_events
 from alertbridge_tools.apigw import EVENTS_DIR
 

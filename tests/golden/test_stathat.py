@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from alertbridge.models.alert import Action, Severity
+from alertbridge.models.parts import Action, Severity
 from alertbridge.vendors import stathat
 from alertbridge.vendors.base import Draft, PayloadError
 

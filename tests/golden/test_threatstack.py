@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from alertbridge.models.alert import Action, Severity
+from alertbridge.models.parts import Action, Severity
 from alertbridge.models.records import SourceSettings
 from alertbridge.vendors import threatstack
 from alertbridge.vendors.base import Draft, Ignored, PayloadError, Rejected

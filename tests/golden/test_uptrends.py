@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from alertbridge.models.alert import Action, Link, Severity
+from alertbridge.models.parts import Action, Link, Severity
 from alertbridge.vendors import uptrends
 from alertbridge.vendors.base import Draft, Ignored, PayloadError
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alertbridge.decisions import TIMELINE_LIMIT, Decision, decide, incident_id, manual, parse_incident_id
-from alertbridge.models.alert import Action, CanonicalAlert, Severity
+from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.incident import Incident, Status
+from alertbridge.models.parts import Action, Severity
 from alertbridge.models.records import RecoveryPolicy
 from hypothesis import given, settings
 from hypothesis import strategies as st

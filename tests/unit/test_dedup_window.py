@@ -6,8 +6,9 @@ one open incident."""
 from __future__ import annotations
 
 from alertbridge.decisions import WINDOW_RULE, decide, incident_id
-from alertbridge.models.alert import Action, CanonicalAlert
+from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.incident import Incident, Status
+from alertbridge.models.parts import Action
 from alertbridge.models.records import RecoveryPolicy
 from hypothesis import given, settings
 from hypothesis import strategies as st

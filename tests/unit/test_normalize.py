@@ -15,10 +15,9 @@ from alertbridge.models.alert import (
     MAX_TAG_VALUE,
     MAX_TAGS,
     MAX_TITLE,
-    Action,
     CanonicalAlert,
-    Severity,
 )
+from alertbridge.models.parts import Action, Severity
 from alertbridge.models.records import Source
 from alertbridge.normalize import MAX_TAG_KEY, _canonical, delivery_fields, event_id, normalize
 from alertbridge.store.bus import entry

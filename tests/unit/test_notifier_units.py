@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from alertbridge.escalation import escalation_event, still_triggered
 from alertbridge.models.incident import Incident, Status, TimelineEntry
-from alertbridge.notifier import Job, render
+from alertbridge.notifier import render
 from alertbridge.notifier import test_event as marked_test_event
+from alertbridge.notify.job import Job
 from alertbridge.notify.message import Context, Outbound
 
 from tests.unit.notify.factories import NOW, make_channel, make_event

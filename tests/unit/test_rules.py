@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from alertbridge import rules
-from alertbridge.models.alert import Action, AppliedRule, CanonicalAlert, Severity, explain
+from alertbridge.models.alert import CanonicalAlert
+from alertbridge.models.parts import Action, AppliedRule, Severity, explain
 from alertbridge.models.records import OUTCOMES, AlertOutcome
 from alertbridge.models.rule import Rule, RuleSet
 from alertbridge.normalize import Normalized

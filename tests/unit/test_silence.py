@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 from alertbridge import decisions
-from alertbridge.models.alert import Action, Severity
 from alertbridge.models.incident import Status
+from alertbridge.models.parts import Action, Severity
 from alertbridge.models.records import Source, SourceSettings
 from alertbridge.silence import MOVE_FRACTION, SILENCE_SOURCE, resumed_alert, should_move, silent_alert
 from alertbridge.timestamps import format_duration, parse_duration

@@ -23,10 +23,13 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from alertbridge.models.alert import Action, CanonicalAlert, Severity, explain
 from alertbridge.models.incident import Incident, Status, TimelineEntry
+from alertbridge.models.parts import Action, Severity, explain
+
+if TYPE_CHECKING:  # the alerts come validated: the checker's timeouts never build the alert model
+    from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.records import RecoveryPolicy
 from alertbridge.timestamps import format_duration, iso
 

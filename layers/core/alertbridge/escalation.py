@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from alertbridge.models.incident import Incident, Status
 from alertbridge.models.incident_event import IncidentEvent, IncidentSnapshot, event_id
-from alertbridge.notifier import Job
+from alertbridge.notify.job import Job
 from alertbridge.notify.policy import next_step
 from alertbridge.observability import logger
 from alertbridge.store.sources import NotFound

@@ -14,9 +14,9 @@ batch ends where it started, and says nothing.
 
 from __future__ import annotations
 
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident import Incident, Status
 from alertbridge.models.incident_event import EventType, IncidentEvent, IncidentSnapshot, event_id
+from alertbridge.models.parts import Severity
 
 _STATUS_EVENTS: dict[Status, EventType] = {
     Status.TRIGGERED: "incident.reopened",

@@ -24,15 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from alertbridge import vendors
-from alertbridge.heartbeats import Heartbeats
 from alertbridge.http import Answer
-from alertbridge.models.alert import Action
+from alertbridge.models.parts import Action
 from alertbridge.models.records import DeliveryRecord, Outcome, Source
 from alertbridge.normalize import Normalized, normalize
 from alertbridge.observability import logger
@@ -45,6 +44,9 @@ from alertbridge.store.sources import SourceStore
 from alertbridge.text import validation_message
 from alertbridge.timestamps import now
 from alertbridge.vendors.base import Delivery, PayloadError, VendorMapping
+
+if TYPE_CHECKING:
+    from alertbridge.heartbeats import Heartbeats
 
 
 class Ingest:
@@ -61,10 +63,12 @@ class Ingest:
         has_open: Callable[[str, str], bool],
         *,
         max_body: int = MAX_BODY_BYTES,
-        heartbeats: Heartbeats | None = None,
+        heartbeats: Callable[[], Heartbeats] | None = None,
     ) -> None:
         """``has_open(service_id, dedup_key)``: whether the key has an open incident (asked only
-        of alerts in a maintenance window; ``IncidentStore.has_open``, built on first use)."""
+        of alerts in a maintenance window; ``IncidentStore.has_open``, built on first use).
+        ``heartbeats``: builds the quiet-source adapter (``runtime.heartbeats``), asked by the first
+        delivery of a source with ``expect_every``."""
         self.mapping = mapping  # an ingest function's own module; the management function's from the registry
         self.kind = mapping.NAME
         self._sources = sources
@@ -83,8 +87,10 @@ class Ingest:
             # Same answer for "no such token" and "token of another source": nothing to learn.
             return Answer.error(404, "unknown webhook token")
         answer = self.receive(source, body, headers)
-        if self._heartbeats is not None:  # any authenticated delivery, whatever its outcome
-            self._heartbeats.seen(source, now())
+        # Any authenticated delivery of a watched source, whatever its outcome. The quiet-source
+        # modules load with the first such delivery: a source nothing watches needs none of them.
+        if self._heartbeats is not None and source.settings.expect_every is not None:
+            self._heartbeats().seen(source, now())
         return answer
 
     def receive(

@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from alertbridge import maintenance
-from alertbridge.models.alert import Severity
 from alertbridge.models.channel import Channel, ChannelKind
 from alertbridge.models.incident import Status
 from alertbridge.models.incident_event import DETAIL_TYPE, EVENT_SOURCE, IncidentEvent, IncidentSnapshot
+from alertbridge.models.parts import Severity
 from alertbridge.notify import http, pagerduty, slack, sns, teams, webhook
+from alertbridge.notify.job import Job
 from alertbridge.notify.message import Context, Digest, DigestItem, Outbound
 from alertbridge.notify.policy import RateWindow, next_step, wants
 from alertbridge.observability import logger
@@ -53,45 +53,6 @@ if TYPE_CHECKING:
 MACHINE_KINDS = frozenset({ChannelKind.WEBHOOK, ChannelKind.PAGERDUTY})  # delayed, never digested
 ESCALATING = frozenset({"incident.opened", "incident.reopened"})
 SEND_WORKERS = 16
-
-
-@dataclass(frozen=True)
-class Job:
-    """One thing to send on one channel: an event (or an escalation of one), or a window's digest.
-
-    ``key`` names what is sent, for "sent once": the event id, ``esc.<incident>.<epoch>.<step>``
-    or ``digest.<channel>.<window>``.
-    """
-
-    key: str
-    channel_id: str
-    attempt: int = 1
-    event: IncidentEvent | None = None
-    window: int | None = None
-    note: str | None = None  # a line the message adds (why an escalation is sent)
-
-    def message(self) -> dict[str, Any]:
-        return {
-            "notify": "send",
-            "key": self.key,
-            "channel_id": self.channel_id,
-            "attempt": self.attempt,
-            "event": self.event.model_dump(mode="json") if self.event else None,
-            "window": self.window,
-            "note": self.note,
-        }
-
-    @classmethod
-    def of(cls, body: dict[str, Any]) -> Job:
-        event = body.get("event")
-        return cls(
-            key=str(body["key"]),
-            channel_id=str(body["channel_id"]),
-            attempt=int(body["attempt"]),
-            event=IncidentEvent.model_validate(event) if event else None,
-            window=body.get("window"),
-            note=body.get("note"),
-        )
 
 
 @dataclass(frozen=True)
@@ -326,14 +287,22 @@ class Notifier:
         url = (
             f"{self._base_url}/api/incidents/{incident.id}" if self._base_url and not incident.test else None
         )
-        windows = self._windows.for_service(incident.service_id, cached=True)
-        active = maintenance.active_until(windows, content.occurred_at)
         return Context(
             self._service_name(incident.service_id),
             incident_url=url,
             timeline=tuple(lines),
-            maintenance=maintenance.describe(*active) if active else None,
+            maintenance=self._maintenance(incident.service_id, content.occurred_at),
         )
+
+    def _maintenance(self, service_id: str, at: datetime) -> str | None:
+        """The window the service is in at ``at``, described for the message; None outside one."""
+        windows = self._windows.for_service(service_id, cached=True)
+        if not windows:
+            return None
+        from alertbridge import maintenance  # noqa: PLC0415  (loaded by the first service with windows)
+
+        active = maintenance.active_until(windows, at)
+        return maintenance.describe(*active) if active else None
 
     def _service_name(self, service_id: str) -> str:
         if service_id not in self._names:

@@ -21,8 +21,9 @@ from alertbridge import decisions, maintenance, rules, vendors
 from alertbridge.heartbeats import Heartbeats
 from alertbridge.http import Answer
 from alertbridge.ingest import Ingest
-from alertbridge.models.alert import CanonicalAlert, Severity
+from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.incident import Incident
+from alertbridge.models.parts import Severity
 from alertbridge.models.records import (
     DeliveryRecord,
     PublicPhase,

@@ -30,7 +30,8 @@ from jmespath import functions as jmespath_functions
 from jmespath.parser import ParsedResult
 from jmespath.visitor import TreeInterpreter
 
-from alertbridge.models.alert import MAX_KEY, MAX_TAGS, Action, AppliedRule, CanonicalAlert
+from alertbridge.models.alert import MAX_KEY, MAX_TAGS, CanonicalAlert
+from alertbridge.models.parts import Action, AppliedRule
 from alertbridge.models.rule import MAX_EXPRESSION, Rule, RuleSet
 from alertbridge.normalize import Normalized
 from alertbridge.observability import logger

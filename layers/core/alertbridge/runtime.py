@@ -232,7 +232,7 @@ def ingest(mapping: VendorMapping, *, watch: bool = False) -> Ingest:
         maintenance_store(),
         has_open,
         max_body=settings().max_body_bytes,
-        heartbeats=heartbeats() if watch else None,
+        heartbeats=heartbeats if watch else None,
     )
 
 

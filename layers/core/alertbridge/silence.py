@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from alertbridge.models.alert import Action, CanonicalAlert
+from alertbridge.models.parts import Action
 from alertbridge.models.records import Source
 from alertbridge.timestamps import format_duration
+
+if TYPE_CHECKING:
+    from alertbridge.models.alert import CanonicalAlert
 
 SILENCE_SOURCE = "alertbridge"  # the canonical source of the incidents alertbridge itself opens
 # A delivery moves its source's due entry only when the entry this function instance last wrote is
@@ -38,6 +42,10 @@ def _event_id(kind: str, source_id: str, since: datetime) -> str:
 def _alert(
     source: Source, action: Action, event_id: str, title: str, description: str, at: datetime
 ) -> CanonicalAlert:
+    # The alert's model loads with the first silence alert: the checker, which reads should_move
+    # through store.heartbeats, builds it only when a source falls silent.
+    from alertbridge.models.alert import CanonicalAlert  # noqa: PLC0415
+
     every = source.settings.expect_every
     return CanonicalAlert(
         event_id=event_id,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from alertbridge.models.alert import Severity
 from alertbridge.models.channel import Channel, ChannelKind, new_webhook_secret
 from alertbridge.models.incident_event import EVENT_TYPES
+from alertbridge.models.parts import Severity
 from pydantic import ValidationError
 
 from tests.unit.notify.factories import make_channel

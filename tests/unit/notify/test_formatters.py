@@ -9,8 +9,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident_event import EVENT_TYPES, EventType, IncidentEvent
+from alertbridge.models.parts import Severity
 from alertbridge.notify import pagerduty, slack, sns, teams, webhook
 from alertbridge.notify.message import Context, Digest, DigestItem, text_summary
 

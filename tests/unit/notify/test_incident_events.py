@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from alertbridge.decisions import decide, manual
 from alertbridge.incident_events import derive
-from alertbridge.models.alert import Action, CanonicalAlert, Severity
+from alertbridge.models.alert import CanonicalAlert
 from alertbridge.models.incident import Incident, Status
 from alertbridge.models.incident_event import IncidentEvent
+from alertbridge.models.parts import Action, Severity
 from alertbridge.models.records import RecoveryPolicy
 
 from tests.flow.test_contract import make_alert

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alertbridge import maintenance
-from alertbridge.models.alert import RuleKind, Severity
+from alertbridge.models.parts import RuleKind, Severity
 from alertbridge.models.rule import MAX_EXPRESSION
 
 

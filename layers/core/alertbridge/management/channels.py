@@ -15,8 +15,8 @@ from pydantic import Field, field_validator
 from alertbridge import channels_ops, runtime
 from alertbridge.management.bodies import Body
 from alertbridge.management.views import channel_view, escalation_view
-from alertbridge.models.alert import Severity
 from alertbridge.models.channel import ChannelKind
+from alertbridge.models.parts import Severity
 
 router = APIGatewayRouter()
 

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from alertbridge import operations, runtime
 from alertbridge.management.bodies import Body
 from alertbridge.management.views import base_url, health_view, source_view, token_view
-from alertbridge.models.alert import Severity
+from alertbridge.models.parts import Severity
 from alertbridge.models.records import (
     MAX_EXPECT_EVERY,
     MAX_RESOLVE_AFTER_QUIET,

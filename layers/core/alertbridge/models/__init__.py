@@ -1,11 +1,3 @@
-"""Data contracts: the canonical alert (published on the bus) and the records kept in DynamoDB."""
-
-from alertbridge.models.alert import (
-    SCHEMA_VERSION,
-    Action,
-    CanonicalAlert,
-    Link,
-    Severity,
-)
-
-__all__ = ["SCHEMA_VERSION", "Action", "CanonicalAlert", "Link", "Severity"]
+"""Data contracts: the canonical alert (published on the bus, ``models.alert``) and its shared parts
+(``models.parts``), and the records kept in DynamoDB. Nothing is imported here: a function loads
+the models it uses, no more."""

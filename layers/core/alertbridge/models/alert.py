@@ -7,10 +7,11 @@ anything else is a new version.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from alertbridge.models.parts import MAX_APPLIED_RULES, Action, AppliedRule, Link, Severity
 
 SCHEMA_VERSION: Literal["1"] = "1"
 
@@ -24,70 +25,6 @@ MAX_LINKS = 10
 
 SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{1,31}$")]
 Text = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
-
-
-class Action(StrEnum):
-    TRIGGER = "trigger"
-    RESOLVE = "resolve"
-    REMINDER = "reminder"
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        """Higher is worse: info 0 ... critical 4."""
-        return _SEVERITY_RANK[self]
-
-
-_SEVERITY_RANK = {
-    Severity.INFO: 0,
-    Severity.LOW: 1,
-    Severity.MEDIUM: 2,
-    Severity.HIGH: 3,
-    Severity.CRITICAL: 4,
-}
-
-
-class Link(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    href: Annotated[str, StringConstraints(max_length=2048)]
-    text: Annotated[str, StringConstraints(max_length=256)] = ""
-
-
-RuleKind = Literal["tag", "severity", "route", "suppress", "dedup"]
-MAX_APPLIED_RULES = 100  # a service holds at most this many rules (alertbridge.rules.MAX_RULES)
-
-
-class AppliedRule(BaseModel):
-    """A rule that changed (or suppressed) an alert: named on the alert, its delivery outcome and
-    its incident's timeline, so every decision is explained."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: Annotated[str, StringConstraints(min_length=1, max_length=16)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
-    kind: RuleKind
-
-
-_VERBS = {
-    "tag": "tagged",
-    "severity": "re-rated",
-    "route": "routed",
-    "dedup": "re-keyed",
-    "suppress": "suppressed",
-}
-
-
-def explain(applied: list[AppliedRule]) -> str:
-    """ "routed by rule r_3 'db team'; tagged by rule r_1 'env'": for timelines and reasons."""
-    return "; ".join(f"{_VERBS[r.kind]} by rule {r.id} {r.name!r}" for r in applied)
 
 
 class CanonicalAlert(BaseModel):

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident_event import EVENT_TYPES, EventType
+from alertbridge.models.parts import Severity
 
 MIN_SECRET = 16
 MASK = "••••"
@@ -119,7 +119,8 @@ class Channel(BaseModel):
 class ChannelView(BaseModel):
     """A channel as the API returns it after creation: targets masked, the secret only as a flag."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use: the notifier and the checker read channels, never their views.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str
     service_id: str

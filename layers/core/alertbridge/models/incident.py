@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertbridge.models.alert import Severity
+from alertbridge.models.parts import Severity
 
 
 class Status(StrEnum):

@@ -17,8 +17,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from alertbridge.models.alert import Link, Severity
 from alertbridge.models.incident import Incident, Status
+from alertbridge.models.parts import Link, Severity
 
 SCHEMA_VERSION: Literal["1"] = "1"
 EVENT_SOURCE = "alertbridge"

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertbridge.models.alert import Action, AppliedRule, Severity
+from alertbridge.models.parts import Action, AppliedRule, Severity
 
 RecoveryPolicy = Literal["resolve", "monitor"]
 # Source kinds whose incidents do not affect the public status unless an operator says so: an
@@ -136,7 +136,7 @@ HISTORY_HOURS_MAX = 720  # resolved incidents shown for at most 30 days
 class StatusPageSettings(BaseModel):
     """The status page's own settings (``alertbridge status-page set``): one item."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     title: str = "System status"
     logo_text: str | None = None

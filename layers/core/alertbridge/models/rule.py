@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from alertbridge.models.alert import AppliedRule, RuleKind, Severity
+from alertbridge.models.parts import AppliedRule, RuleKind, Severity
 
 MAX_EXPRESSION = 1024  # characters of a condition or a dedup key template
 MAX_RULES = 100  # rules per service: the whole set is one DynamoDB item, read once per minute

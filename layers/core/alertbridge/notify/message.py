@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident_event import EventType, IncidentEvent
+from alertbridge.models.parts import Severity
 
 DIGEST_LISTED = 10  # incidents named in a digest; the rest are counted
 

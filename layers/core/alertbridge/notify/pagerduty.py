@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident_event import EventType, IncidentEvent
+from alertbridge.models.parts import Severity
 from alertbridge.notify.message import Context, Outbound, headline
 from alertbridge.text import cut
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alertbridge.models.alert import Severity
 from alertbridge.models.incident_event import IncidentEvent
+from alertbridge.models.parts import Severity
 from alertbridge.notify.message import Context, Digest, Outbound, facts, headline, link
 from alertbridge.text import cut
 

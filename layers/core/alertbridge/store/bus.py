@@ -15,20 +15,17 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from alertbridge.models.alert import CanonicalAlert
-
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
+    from alertbridge.models.alert import CanonicalAlert
 
 EVENT_SOURCE = "alertbridge"
 DETAIL_TYPE = "Canonical Alert"
 MAX_ENTRIES = 10  # PutEvents takes at most 10 entries per call
 MAX_REQUEST_BYTES = 256 * 1024  # and at most 256 KiB per call (all entries together)
 ATTEMPTS = 4  # first try + retries of the entries EventBridge refused
-
-
-_json = CanonicalAlert.__pydantic_serializer__.to_json  # model_dump_json, without its per-call overhead
 
 
 class PublishError(Exception):
@@ -48,8 +45,11 @@ def put_entry(source: str, detail_type: str, detail: str, bus_name: str) -> PutE
 
 
 def entry(alert: CanonicalAlert, bus_name: str) -> PutEventsRequestEntryTypeDef:
-    """The PutEvents entry of a canonical alert."""
-    return put_entry(EVENT_SOURCE, DETAIL_TYPE, _json(alert).decode(), bus_name)
+    """The PutEvents entry of a canonical alert (its serializer's JSON: model_dump_json without its
+    per-call overhead)."""
+    return put_entry(
+        EVENT_SOURCE, DETAIL_TYPE, alert.__pydantic_serializer__.to_json(alert).decode(), bus_name
+    )
 
 
 def entry_size(item: PutEventsRequestEntryTypeDef) -> int:
@@ -148,4 +148,7 @@ class Publisher:
 
 def detail_of(event_body: str) -> CanonicalAlert:
     """The canonical alert inside an EventBridge event (as SQS delivers it)."""
+    # Imported here: a function that only puts events on the bus never builds the alert's model.
+    from alertbridge.models.alert import CanonicalAlert  # noqa: PLC0415
+
     return CanonicalAlert.model_validate(json.loads(event_body)["detail"])

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
-from alertbridge.models.alert import Action, Link, Severity
+from alertbridge.models.parts import Action, Link, Severity
 from alertbridge.models.records import SourceSettings
 from alertbridge.text import validation_message
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
-from alertbridge.models.alert import Action, Severity
+from alertbridge.models.parts import Action, Severity
 from alertbridge.text import cut
 from alertbridge.timestamps import parse_time
 from alertbridge.vendors import Unauthorized

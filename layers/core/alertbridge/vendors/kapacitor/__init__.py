@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-from alertbridge.models.alert import Action, Severity
+from alertbridge.models.parts import Action, Severity
 from alertbridge.timestamps import parse_time
 from alertbridge.vendors.base import (
     Delivery,

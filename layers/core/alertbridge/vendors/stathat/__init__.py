@@ -17,7 +17,7 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import parse_qsl
 
-from alertbridge.models.alert import Action, Severity
+from alertbridge.models.parts import Action, Severity
 from alertbridge.vendors.base import Delivery, Draft, Item, PayloadError, decode_text, loads
 
 NAME = "stathat"

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from alertbridge.models.alert import Action, Severity
+from alertbridge.models.parts import Action, Severity
 from alertbridge.text import validation_message
 from alertbridge.timestamps import parse_time
 from alertbridge.vendors.base import (

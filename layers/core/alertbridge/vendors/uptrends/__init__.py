@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from alertbridge.models.alert import Action, Severity
+from alertbridge.models.parts import Action, Severity
 from alertbridge.text import cut
 from alertbridge.timestamps import parse_time
 from alertbridge.vendors.base import (
