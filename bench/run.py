@@ -118,14 +118,20 @@ def _function_environment() -> dict[str, str]:
     return env | {k: v for k, v in variables.items() if isinstance(v, str)}
 
 
-def cold_starts(repeat: int) -> list[Figure]:
-    """Both sides import bytecode, as on Lambda: the runtime's boto3 is compiled, and so is the layer
-    (layers/core/Makefile); `make setup` compiles the virtualenv, and our package is compiled here.
-    The floor creates the clients the function's init created (read from its process), no more."""
+def _compiled() -> None:
+    """Both sides of a cold start import bytecode, as on Lambda: the runtime's boto3 is compiled, and
+    so is the layer (layers/core/Makefile); `make setup` compiles the virtualenv, and our package is
+    compiled here (a checkout has no .pyc where PYTHONDONTWRITEBYTECODE is set)."""
     import compileall
 
     compileall.compile_dir(ROOT / "layers" / "core" / "alertbridge", quiet=1)
     compileall.compile_dir(ROOT / "functions", quiet=1)
+
+
+def cold_starts(repeat: int) -> list[Figure]:
+    """Bytecode on both sides (``_compiled``). The floor creates the clients the function's init
+    created (read from its process), no more."""
+    _compiled()
     env = _function_environment()
     figures = []
     for function in FUNCTIONS:
@@ -174,6 +180,7 @@ def cold_start_instructions() -> list[Figure]:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return [Figure("cold_start_instructions.unavailable_install_valgrind", 0, "Minstr")]
+    _compiled()
     env = _function_environment()
     probe = str(ROOT / "bench" / "cold_start_probe.py")
     apps = {f: str(ROOT / "functions" / f / "app.py") for f in FUNCTIONS}
