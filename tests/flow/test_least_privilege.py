@@ -149,6 +149,7 @@ def test_an_ingest_role_without_put_events_answers_503_and_keeps_the_delivery(
     statement = ["- Effect: Allow", "  Action: events:PutEvents", "  Resource: !GetAtt Bus.Arn"]
     put_events = "".join(f"          {line}\n" for line in statement)
     template = _changed(tmp_path, put_events, "", after="  IngestPolicy:")
+    mark = moto_iam.RECORD.mark()
     stack = Harness.create(template_path=template)
     runtime.publisher()._backoff = 0
     service_id = runtime.source_store().create_service("checkout").id
@@ -159,7 +160,7 @@ def test_an_ingest_role_without_put_events_answers_503_and_keeps_the_delivery(
     assert runtime.delivery_store().get(kept.id)[1] == sample("kapacitor-critical.json")  # for a replay
     assert any(
         call.function == "KapacitorIngestFunction" and call.operation == "PutEvents" and not call.allowed
-        for call in moto_iam.RECORD.calls
+        for call in moto_iam.RECORD.since(mark)
     )
 
 
@@ -170,6 +171,7 @@ def test_an_incident_role_refused_its_writes_leaves_the_alert_for_sqs_to_retry(
     # Its incidents' partitions (inc_*) no longer in its role: every read and write refused.
     leading = 'dynamodb:LeadingKeys: ["inc_*"]'
     template = _changed(tmp_path, leading, 'dynamodb:LeadingKeys: ["nothing_*"]', after="  IncidentFunction:")
+    mark = moto_iam.RECORD.mark()
     stack = Harness.create(template_path=template)
     service_id = runtime.source_store().create_service("checkout").id
     _, token = stack.add_source(service_id, "kapacitor")
@@ -181,7 +183,9 @@ def test_an_incident_role_refused_its_writes_leaves_the_alert_for_sqs_to_retry(
     dlq = stack.stack.physical["AlertDeadLetterQueue"]
     moved = stack.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
     assert [json.loads(m["Body"])["detail"]["dedup_key"] for m in moved] == ["kapacitor/cpu/serverA"]
-    assert any(call.function == "IncidentFunction" and not call.allowed for call in moto_iam.RECORD.calls)
+    assert any(
+        call.function == "IncidentFunction" and not call.allowed for call in moto_iam.RECORD.since(mark)
+    )
 
 
 def test_calls_are_kept_only_while_recording() -> None:
