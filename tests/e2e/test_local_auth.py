@@ -256,7 +256,11 @@ def test_the_commands_as_the_readme_writes_them(tmp_path: Any) -> None:
         assert alertbridge(moto_keys, "--sign", "services", "create", "x", "--json").returncode == 0
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # fail, but leave no local stack running on the machine
+            proc.kill()
+            raise
 
 
 def test_signed_calls_in_parallel_with_new_iam_users_and_keys(local: LocalStack) -> None:
