@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from alertbridge_tools import emulator as emulator_module
 from alertbridge_tools.emulator import MotoServer, ServiceLocks, signing_name
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -242,3 +243,103 @@ def test_lock_groups() -> None:
     holder.join(5)
     blocked.join(5)
     assert not blocked.is_alive()
+
+
+def test_handlers_called_directly_answer_as_the_server_does(
+    emulator: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process, the services the functions call skip the WSGI layers (S3 does not); every answer,
+    success or error, parses to what the same call over HTTP gives."""
+    through_wsgi: list[str] = []  # in process, through the server's WSGI application
+    run = emulator_module.run_wsgi_app
+
+    def counting(app: Any, environ: dict[str, Any], **kwargs: Any) -> Any:
+        through_wsgi.append(signing_name(environ.get("HTTP_AUTHORIZATION")) or "")
+        return run(app, environ, **kwargs)
+
+    monkeypatch.setattr(emulator_module, "run_wsgi_app", counting)
+    keys = {"aws_access_key_id": "k", "aws_secret_access_key": "s", "region_name": "us-east-1"}
+    direct, plain = boto3.Session(**keys), boto3.Session(**keys)
+    direct.events.register("before-send", emulator.send)
+    made = {
+        name: plain.client(name, endpoint_url=emulator.url) for name in ("dynamodb", "sqs", "events", "sns")
+    }
+    table = _table(made["dynamodb"])
+    made["dynamodb"].put_item(TableName=table, Item={"pk": {"S": "a"}, "n": {"N": "1"}, "b": {"B": b"\x00"}})
+    queue = made["sqs"].create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    topic = made["sns"].create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("dynamodb", "get_item", {"TableName": table, "Key": {"pk": {"S": "a"}}}),
+        (
+            "dynamodb",
+            "query",
+            {
+                "TableName": table,
+                "KeyConditionExpression": "pk = :p",
+                "ExpressionAttributeValues": {":p": {"S": "a"}},
+            },
+        ),
+        (
+            "dynamodb",
+            "put_item",
+            {
+                "TableName": table,
+                "Item": {"pk": {"S": "a"}},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            },
+        ),
+        (
+            "dynamodb",
+            "transact_write_items",
+            {
+                "TransactItems": [
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": {"pk": {"S": "a"}},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    }
+                ]
+            },
+        ),
+        ("dynamodb", "get_item", {"TableName": "missing", "Key": {"pk": {"S": "a"}}}),
+        (
+            "sqs",
+            "get_queue_attributes",
+            {"QueueUrl": queue, "AttributeNames": ["QueueArn", "VisibilityTimeout"]},
+        ),
+        ("sqs", "receive_message", {"QueueUrl": emulator.url + "/123456789012/missing"}),
+        ("events", "describe_event_bus", {"Name": "default"}),
+        (
+            "events",
+            "put_events",
+            {"Entries": [{"Source": "s", "DetailType": "d", "Detail": "{}", "EventBusName": "missing"}]},
+        ),
+        ("sns", "get_topic_attributes", {"TopicArn": topic}),
+        ("sns", "publish", {"TopicArn": topic + "-missing", "Message": "m"}),
+        ("kms", "describe_key", {"KeyId": "alias/missing"}),
+        ("sts", "get_caller_identity", {}),
+        ("scheduler", "get_schedule", {"Name": "missing"}),
+    ]
+
+    def answer(session: boto3.Session, service: str, operation: str, params: dict[str, Any]) -> Any:
+        try:
+            found = getattr(session.client(service, endpoint_url=emulator.url), operation)(**params)
+        except ClientError as exc:
+            found = {
+                "error": exc.response["Error"],
+                "status": exc.response["ResponseMetadata"]["HTTPStatusCode"],
+                "reasons": exc.response.get("CancellationReasons"),
+            }
+        found.pop("ResponseMetadata", None)
+        return found
+
+    for service, operation, params in calls:
+        assert answer(direct, service, operation, params) == answer(plain, service, operation, params), (
+            operation
+        )
+    assert through_wsgi == []
+    s3 = direct.client("s3", endpoint_url=emulator.url)
+    s3.create_bucket(Bucket=f"b-{uuid.uuid4().hex[:8]}")
+    assert through_wsgi == ["s3"]

@@ -311,3 +311,68 @@ def test_items_are_built_and_refused_as_moto_does(filler: int) -> None:
         built.append(item.to_json())
     assert built[0] == built[1]
     assert (built[0] == "too large") == (filler == 406_000)
+
+
+def test_index_queries_answer_as_moto_answers_them() -> None:
+    """An index Query (walked unsorted, then sorted by the index's key and the table's) gives moto's
+    pages: the same items in the same order, with the same last evaluated keys, both directions."""
+    assert moto_speedups.apply()
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name=REGION)
+        db.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK", "GSI1SK")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "GSI1",
+                    "KeySchema": [
+                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for n in (5, 31, 2, 17, 8, 23, 11, 40):
+            # several items share an index key (ties broken by the table's key), some are not indexed
+            item = {"PK": {"S": f"inc_{n % 5}"}, "SK": {"S": f"{n:03d}"}}
+            if n % 3:
+                item |= {"GSI1PK": {"S": f"SVC#{n % 2}"}, "GSI1SK": {"S": f"OPEN#{n % 4}"}}
+            db.put_item(TableName="t", Item=item)
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables["t"]
+        query = moto_speedups.ORIGINALS["Table.query"]
+        for pk in ("SVC#0", "SVC#1"):
+            for forward in (True, False):
+                start = None
+                while True:
+                    args = (DynamoType({"S": pk}), None, [], 2, start, forward, None)
+                    kwargs = {"index_name": "GSI1", "hash_key_conditions": [("GSI1PK", DynamoType({"S": pk}))]}
+                    old_items, old_count, old_last = query(table, *args, **kwargs)
+                    new_items, new_count, new_last = table.query(*args, **kwargs)
+                    assert [i.to_json() for i in old_items] == [i.to_json() for i in new_items]
+                    assert (old_count, old_last) == (new_count, new_last)
+                    if new_last is None:
+                        break
+                    start = new_last
+        assert len(table.all_items()) == 8  # outside a Query: every item, sorted
+        assert table.all_items() == moto_speedups.ORIGINALS["Table.all_items"](table)
+
+
+def test_action_methods_are_listed_once_per_class_as_moto_lists_them() -> None:
+    assert moto_speedups.apply()
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
+
+    original = moto_speedups.ORIGINALS["responses.method_names_from_class"]
+    for cls in (DynamoHandler, SQSResponse):
+        first = responses.method_names_from_class(cls)  # type: ignore[attr-defined]
+        assert first == original(cls) and "put_item" in original(DynamoHandler)
+        assert responses.method_names_from_class(cls) is first  # type: ignore[attr-defined]

@@ -10,10 +10,15 @@ queues inside the call; S3 and KMS one each. A request of any other service take
 A call of one group never touches another group's backend, so no call can see another half done.
 
 ``send`` is the same emulator without the socket: a botocore ``before-send`` handler that hands
-the signed request to moto's WSGI application in this process and returns its answer to botocore,
-which parses it as it would parse AWS's (botocore serializes, signs and parses as over HTTP; only
-the connection is gone). The local stack routes its functions' and pollers' calls through it; the
-server stays for whatever talks to the emulator's URL from outside, and the tests that drive it.
+the signed request to moto in this process and returns its answer to botocore, which parses it as
+it would parse AWS's (botocore serializes, signs and parses as over HTTP; only the connection is
+gone). For the services the functions call (``_DIRECT``) it skips the WSGI layers too: the server
+picks the backend from the signature's service, then Flask routes the path to the backend's
+handler; ``send`` picks the same backend the same way (moto's own inference, remembered per
+service) and calls the same handler with the same request class, as moto's in-memory mode does.
+Any other request (S3's path-style routes among them) goes through the server's WSGI application.
+The local stack routes its functions' and pollers' calls through it; the server stays for
+whatever talks to the emulator's URL from outside, and the tests that drive it.
 
 The cost of each call is the emulator's throughput, so moto runs with the faster, same-answer
 replacements of ``moto_speedups`` (see there).
@@ -23,14 +28,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
+from botocore.exceptions import ClientError
+from moto import backends
+from moto.core.base_backend import BackendDict
 from moto.core.botocore_stubber import MockRawResponse
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_api import recorder
+from moto.moto_server.werkzeug_app import (
+    BackendRequest,
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
@@ -45,6 +62,12 @@ _GROUPS = {
     "s3": "s3",
     "kms": "kms",
 }
+
+
+# moto backends whose requests ``send`` hands to the backend's handler without the WSGI layers
+_DIRECT = frozenset({"dynamodb", "dynamodbstreams", "sqs", "events", "sns", "kms", "scheduler", "sts"})
+
+Handler = Callable[[Any, str, Any], tuple[int | str, dict[str, str], str | bytes]]
 
 
 def signing_name(authorization: str | None) -> str | None:
@@ -87,6 +110,7 @@ class MotoServer:
         moto_speedups.apply()
         self._app = DomainDispatcherApplication(create_backend_app)
         self._locks = ServiceLocks()
+        self._routes = _Routes(self._app)
         self.closed = False  # after the local stack's last snapshot: no call may change the state
         # Raises OSError (address in use) here, before any thread starts.
         self._server: BaseWSGIServer = make_server(
@@ -116,6 +140,12 @@ class MotoServer:
             body = body.read()
         if isinstance(body, bytearray):
             body = bytes(body)
+        authorization = request.headers.get("Authorization")
+        if isinstance(authorization, bytes):
+            authorization = authorization.decode()
+        handler = self._routes.handler(request, authorization)
+        if handler is not None:
+            return self._direct(request, handler, authorization, body)
         environ = EnvironBuilder(
             path=request.url[len(self.url) :].split("?", 1)[0],
             base_url=self.url,
@@ -136,6 +166,26 @@ class MotoServer:
         for name, value in headers.items():
             answer[name] = value
         return AWSResponse(request.url, int(status.split(" ", 1)[0]), answer, MockRawResponse(data))
+
+    def _direct(
+        self, request: AWSPreparedRequest, handler: Handler, authorization: str | None, body: bytes | None
+    ) -> AWSResponse | None:
+        """The handler Flask would route the request to, called as moto's Flask view calls it."""
+        incoming = BackendRequest.from_primitives(request.method, request.url, request.headers, body or b"")
+        with self._locks.held(authorization):
+            if self.closed:
+                return None  # botocore sends it over HTTP: answered 503 there
+            try:
+                recorder._record_request(incoming)
+                status, headers, content = handler(incoming, incoming.raw_url, dict(incoming.headers))
+            except ClientError as exc:  # what moto's view answers for one
+                status, headers, content = 400, {}, exc.response["Error"]["Message"]
+            except HTTPException as exc:  # what Flask answers for one of moto's errors
+                status, headers, content = exc.code or 500, dict(exc.get_headers()), exc.get_body()
+        answer = HTTPHeaders()
+        for name, value in headers.items():
+            answer[name] = str(value)
+        return AWSResponse(request.url, int(status), answer, MockRawResponse(content))
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -160,3 +210,64 @@ class MotoServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class _Routes:
+    """The moto handler a request reaches through the server, found without the WSGI layers: the
+    backend as the server's dispatcher infers it (remembered per signing service, region and
+    API prefix, which are all the inference reads for these services), then the handler of the
+    backend's path pattern matching the whole path, as its Flask rules match (where two patterns
+    match, both name the same handler in the backends of ``_DIRECT``)."""
+
+    def __init__(self, app: DomainDispatcherApplication) -> None:
+        self._app = app
+        self._backends: dict[tuple[str, str, str], str | None] = {}
+        self._paths: dict[str, list[tuple[re.Pattern[str], Handler]]] = {}
+        self._lock = threading.Lock()
+
+    def handler(self, request: AWSPreparedRequest, authorization: str | None) -> Handler | None:
+        if not authorization or "Credential=" not in authorization:
+            return None
+        scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        if len(scope) != 5:
+            return None
+        target = request.headers.get("X-Amz-Target") or ""
+        if isinstance(target, bytes):
+            target = target.decode()
+        key = (scope[3], scope[2], target.split(".", 1)[0])
+        with self._lock:
+            if key not in self._backends:
+                self._backends[key] = self._backend(authorization, target)
+            backend = self._backends[key]
+            if backend is None:
+                return None
+            if backend not in self._paths:
+                self._paths[backend] = _paths(backend)
+        path = request.url.split("://", 1)[1].split("?", 1)[0]
+        path = path[path.find("/") :] if "/" in path else "/"
+        # a Flask rule matches the whole path, with or without a trailing slash (strict_slashes off)
+        bare = path.rstrip("/") or "/"
+        routes = self._paths[backend]
+        return next(
+            (handler for pattern, handler in routes if pattern.fullmatch(path) or pattern.fullmatch(bare)),
+            None,
+        )
+
+    def _backend(self, authorization: str, target: str) -> str | None:
+        environ = {"HTTP_AUTHORIZATION": authorization, "PATH_INFO": "/", "HTTP_HOST": "localhost"}
+        if target:
+            environ["HTTP_X_AMZ_TARGET"] = target
+        host = self._app.infer_service_region_host(environ, "/")
+        backend = self._app.get_backend_for_host(host)
+        return backend if backend in _DIRECT else None
+
+
+def _paths(backend: str) -> list[tuple[re.Pattern[str], Handler]]:
+    """A backend's path patterns (the ones its Flask app is built from) and their handlers."""
+    found: Any = backends.get_backend(backend)  # type: ignore[call-overload]
+    if isinstance(found, BackendDict):
+        regions = found[DEFAULT_ACCOUNT_ID]
+        instance = regions["us-east-1"] if "us-east-1" in regions else regions["aws"]
+    else:
+        instance = found["global"]
+    return [(re.compile(path), handler) for path, handler in instance.url_paths.items() if path]
