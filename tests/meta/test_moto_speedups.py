@@ -324,7 +324,10 @@ def test_index_queries_answer_as_moto_answers_them() -> None:
         db = boto3.client("dynamodb", region_name=REGION)
         db.create_table(
             TableName="t",
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
             AttributeDefinitions=[
                 {"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK", "GSI1PK", "GSI1SK")
             ],
@@ -353,7 +356,10 @@ def test_index_queries_answer_as_moto_answers_them() -> None:
                 start = None
                 while True:
                     args = (DynamoType({"S": pk}), None, [], 2, start, forward, None)
-                    kwargs = {"index_name": "GSI1", "hash_key_conditions": [("GSI1PK", DynamoType({"S": pk}))]}
+                    kwargs = {
+                        "index_name": "GSI1",
+                        "hash_key_conditions": [("GSI1PK", DynamoType({"S": pk}))],
+                    }
                     old_items, old_count, old_last = query(table, *args, **kwargs)
                     new_items, new_count, new_last = table.query(*args, **kwargs)
                     assert [i.to_json() for i in old_items] == [i.to_json() for i in new_items]
@@ -376,3 +382,28 @@ def test_action_methods_are_listed_once_per_class_as_moto_lists_them() -> None:
         first = responses.method_names_from_class(cls)  # type: ignore[attr-defined]
         assert first == original(cls) and "put_item" in original(DynamoHandler)
         assert responses.method_names_from_class(cls) is first  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "projection",
+    [
+        [["pk"], ["sk"]],  # KEYS_ONLY: top-level strings, copied
+        [["pk"], ["sk"], ["missing"], ["pk"]],  # an absent name, a repeated one
+        [["pk"], ["n"]],  # a number: moto's way
+        [["pk"], ["m", "a"]],  # a nested path: moto's way
+        [["bin"], ["ss"], ["l"]],
+        [],
+    ],
+)
+def test_items_are_projected_as_moto_projects_them(projection: list[list[str]]) -> None:
+    assert moto_speedups.apply()
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    item = Item(DynamoType(_EVERY_KIND["pk"]), DynamoType(_EVERY_KIND["sk"]), dict(_EVERY_KIND))
+    old = moto_speedups.ORIGINALS["Item.project"](item, projection)
+    new = item.project(projection)
+    assert new.to_json() == old.to_json() and list(new.attrs) == list(old.attrs)
+    assert (new.hash_key, new.range_key) == (old.hash_key, old.range_key)
+    assert item.to_json()["Attributes"]["m"] == {
+        "M": {"a": {"S": "x"}, "deep": {"M": {"l": {"L": [{"N": "1"}, {"BOOL": False}]}}}}
+    }

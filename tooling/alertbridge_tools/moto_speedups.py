@@ -42,7 +42,10 @@ as it is: Queries on an index still walk the table, only cheaper). And:
   not change while it serves, so each class's list is made once;
 - a Query on an index walks the whole table, sorted by the table's key (n log n), then sorts what
   matched by the index's key with the table's key after it (a total order): the first sort decides
-  nothing and is skipped.
+  nothing and is skipped;
+- projecting an item (what an index's KEYS_ONLY or INCLUDE projection does to every item a Query
+  on it returns) converts the whole item to plain Python once per projected attribute and back:
+  a projection of top-level string attributes copies them.
 Each emulated call stays one atomic call (the emulator's locks are untouched). They are applied only to
 the moto version they were written against.
 """
@@ -263,6 +266,18 @@ def _possible_keys(self: Any, context: Any) -> Any:
     return iter(found)
 
 
+def _project(self: Any, projection_expressions: list[list[str]]) -> Any:
+    """moto's Item.project; top-level string attributes copied (their round trip through plain
+    Python gives them back unchanged), anything else moto's way."""
+    names = [expression[0] for expression in projection_expressions if len(expression) == 1]
+    if len(names) != len(projection_expressions) or any(
+        name in self.attrs and self.attrs[name].type != "S" for name in names
+    ):
+        return ORIGINALS["Item.project"](self, projection_expressions)
+    kept = {name: {"S": self.attrs[name].value} for name in names if name in self.attrs}
+    return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=kept)
+
+
 def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
     """moto's Item.__init__: the item's size summed once (moto sums everything set so far at each
     attribute; with positive sizes, some partial sum is over the limit exactly when the total is)."""
@@ -337,6 +352,7 @@ def apply() -> bool:
             "XFormedAttributePicker.get_possible_keys": picker.get_possible_keys,
             "BaseJSONSerializer._serialize_type_structure": json_serializer._serialize_type_structure,
             "Item.__init__": Item.__init__,
+            "Item.project": Item.project,
             "responses.method_names_from_class": response_module.method_names_from_class,
         }
     )
@@ -352,6 +368,7 @@ def apply() -> bool:
     picker.get_possible_keys = _possible_keys
     json_serializer._serialize_type_structure = _serialize_type_structure
     Item.__init__ = _item_init  # type: ignore[method-assign]
+    Item.project = _project  # type: ignore[method-assign]
     response_module.method_names_from_class = _method_names
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(parse)  # type: ignore[attr-defined]
     return True

@@ -15,8 +15,9 @@ checkpointed) before batching. What the handler answers is what Lambda does with
   retries (or once a record is older than MaximumRecordAgeInSeconds) the batch's coordinates go to
   the OnFailure SQS queue in Lambda's format (``DDBStreamBatchInfo``) and the records are skipped.
 
-Locally, retries follow at once (Lambda backs off), and each poll asks for a shard iterator
-from the last sequence number read, as a mapping resumes from its checkpoint. moto's stream needs
+Locally, retries follow at once (Lambda backs off). Each read goes on from the iterator the last
+answer gave (``NextShardIterator``), as Lambda's poller does; a restart asks for one after the
+checkpoint. moto's stream needs
 ``moto_streams`` (applied by the harness) to hold only committed writes across a cancelled
 TransactWriteItems.
 """
@@ -55,7 +56,7 @@ class StreamPollResult:
 class _Shard:
     shard_id: str
     last_read: str | None = None  # sequence number of the last record read from the stream
-    iterator: str | None = None  # LATEST only, until the first record is read
+    iterator: str | None = None  # where the next read goes on (the last answer's NextShardIterator)
     pending: list[dict[str, Any]] = field(default_factory=list)  # read, matching, not checkpointed
     segments: list[int] = field(default_factory=list)  # sizes of the halves still to retry (bisection)
     attempts: int = 0  # failed invocations since the head record last moved
@@ -140,24 +141,18 @@ class StreamPoller:
     def _read(self, shard: _Shard) -> None:
         if len(shard.pending) >= self._source.batch_size:
             return
-        if shard.last_read is not None:
+        iterator = shard.iterator
+        if iterator is None:  # the first read, or after a restart: from the checkpoint
+            where: dict[str, str] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": shard.last_read}
+                if shard.last_read is not None
+                else {"ShardIteratorType": self._source.starting_position}
+            )
             iterator = self._streams.get_shard_iterator(
-                StreamArn=self._source.stream_arn,
-                ShardId=shard.shard_id,
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                SequenceNumber=shard.last_read,
-            )["ShardIterator"]
-        elif shard.iterator is not None:
-            iterator = shard.iterator
-        else:
-            iterator = self._streams.get_shard_iterator(
-                StreamArn=self._source.stream_arn,
-                ShardId=shard.shard_id,
-                ShardIteratorType=self._source.starting_position,
+                StreamArn=self._source.stream_arn, ShardId=shard.shard_id, **where
             )["ShardIterator"]
         resp = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-        if shard.last_read is None:
-            shard.iterator = resp.get("NextShardIterator", shard.iterator)
+        shard.iterator = resp.get("NextShardIterator")  # none once a shard is closed
         read = [(raw["dynamodb"]["SequenceNumber"], self._record(raw)) for raw in resp.get("Records", [])]
         with self._position:  # what was read and where reading stands move together
             for sequence, record in read:
