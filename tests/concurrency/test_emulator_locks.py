@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -343,3 +344,38 @@ def test_handlers_called_directly_answer_as_the_server_does(
     s3 = direct.client("s3", endpoint_url=emulator.url)
     s3.create_bucket(Bucket=f"b-{uuid.uuid4().hex[:8]}")
     assert through_wsgi == ["s3"]
+
+
+def test_an_idle_poller_wakes_when_its_queue_or_stream_gets_something(emulator: MotoServer) -> None:
+    """``arrivals``: a poller that found nothing waits without a lock until a message reaches its
+    queue (sent, or delivered by an EventBridge rule) or a record its table's stream; others'
+    arrivals do not wake it; with nothing arriving it returns at its timeout; ``wake`` ends a wait."""
+    session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+    session.events.register("before-send", emulator.send)
+    sqs, events, db = (session.client(n, endpoint_url=emulator.url) for n in ("sqs", "events", "dynamodb"))
+    name = f"wake-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    other = sqs.create_queue(QueueName=name + "-other")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["wake.test"]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn}])
+
+    def waited(kind: str, of: str, arrive: Callable[[], Any] | None, timeout: float = 5.0) -> float:
+        mark = emulator_module.arrivals.mark(kind, of)
+        if arrive is not None:
+            threading.Timer(0.2, arrive).start()
+        started = time.monotonic()
+        emulator_module.arrivals.wait(kind, of, mark, timeout)
+        return time.monotonic() - started
+
+    assert 0.15 < waited("sqs", name, lambda: sqs.send_message(QueueUrl=url, MessageBody="m")) < 2
+    entry = {"Source": "wake.test", "DetailType": "t", "Detail": "{}"}
+    assert 0.15 < waited("sqs", name, lambda: events.put_events(Entries=[entry])) < 2
+    assert waited("sqs", name, lambda: sqs.send_message(QueueUrl=other, MessageBody="m"), timeout=1.0) >= 0.95
+    assert waited("sqs", name, None, timeout=0.3) >= 0.28
+    assert 0.15 < waited("sqs", name, emulator_module.arrivals.wake) < 2
+    table = _table(db)
+    db.update_table(
+        TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    )
+    assert 0.15 < waited("stream", table, lambda: db.put_item(TableName=table, Item={"pk": {"S": "a"}})) < 2

@@ -40,6 +40,7 @@ from moto import backends
 from moto.core.base_backend import BackendDict
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models.table import StreamShard
 from moto.moto_api import recorder
 from moto.moto_server.werkzeug_app import (
     BackendRequest,
@@ -47,6 +48,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.sqs.models import Queue as SqsQueue
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
@@ -108,6 +110,7 @@ class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per emulated AWS call
         moto_speedups.apply()
+        arrivals.apply()
         self._app = DomainDispatcherApplication(create_backend_app)
         self._locks = ServiceLocks()
         self._routes = _Routes(self._app)
@@ -271,3 +274,63 @@ def _paths(backend: str) -> list[tuple[re.Pattern[str], Handler]]:
     else:
         instance = found["global"]
     return [(re.compile(path), handler) for path, handler in instance.url_paths.items() if path]
+
+
+class Arrivals:
+    """What wakes an idle poller (Lambda's long poll of a queue, its reads of a stream) without
+    holding an emulator lock while it waits: moto's queues and tables count what arrives (a
+    message added to a queue: sent, published to it by a rule or a topic, moved to it as a DLQ; a
+    record appended to a table's stream), and a poller that found nothing waits for its source's
+    count to move, or for its timeout (a message whose visibility timeout or delay runs out
+    arrives without a count: the poller finds it at the latest when its wait times out)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], int] = {}
+        self._wakes = 0
+        self._changed = threading.Condition()
+        self._applied = False
+
+    def mark(self, kind: str, name: str) -> int:
+        return self._counts.get((kind, name), 0)
+
+    def wait(self, kind: str, name: str, mark: int, timeout: float) -> None:
+        """Until ``name`` has had an arrival since ``mark``, ``wake()``, or ``timeout`` seconds."""
+        with self._changed:
+            wakes = self._wakes
+            self._changed.wait_for(
+                lambda: self._counts.get((kind, name), 0) != mark or self._wakes != wakes, timeout
+            )
+
+    def wake(self) -> None:
+        """Every waiting poller returns (a stop)."""
+        with self._changed:
+            self._wakes += 1
+            self._changed.notify_all()
+
+    def _arrived(self, kind: str, name: str) -> None:
+        with self._changed:
+            self._counts[(kind, name)] = self._counts.get((kind, name), 0) + 1
+            self._changed.notify_all()
+
+    def apply(self) -> None:
+        """Count moto's arrivals (once per process)."""
+        if self._applied:
+            return
+        self._applied = True
+        queue: Any = SqsQueue
+        shard: Any = StreamShard
+        add_message, add_record = queue.add_message, shard.add
+
+        def counted_message(to: Any, message: Any) -> None:
+            add_message(to, message)
+            self._arrived("sqs", to.name)
+
+        def counted_record(on: Any, old: Any, new: Any) -> None:
+            add_record(on, old, new)
+            self._arrived("stream", on.table.name)
+
+        queue.add_message = counted_message
+        shard.add = counted_record
+
+
+arrivals = Arrivals()

@@ -53,6 +53,10 @@ class QueuePoller:
         self._retry_delay = retry_delay  # visibility of failed messages before they come back
         self._context = context
 
+    @property
+    def queue_name(self) -> str:
+        return self._url.rsplit("/", 1)[-1]
+
     def poll_once(self, wait_seconds: int = 0) -> PollResult:
         messages = self._gather(wait_seconds)
         result = PollResult(received=len(messages))

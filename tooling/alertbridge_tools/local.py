@@ -26,11 +26,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from alertbridge_tools import apigw, datadir
 from alertbridge_tools.apigw import mask_tokens, proxy_event
-from alertbridge_tools.emulator import MotoServer
+from alertbridge_tools.emulator import MotoServer, arrivals
 from alertbridge_tools.template import EventSource, Stack
 
 LOCAL_PARAMETERS = {"Stage": "dev", "RestrictThreatStackSourceIps": "false"}
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+IDLE_WAIT = 1.0  # seconds an idle poller waits for an arrival before it polls again anyway
+GATHER = 0.1  # seconds it then lets more arrive: a batch of one message per wake costs more per alert
 SCHEDULE_SECONDS = float(os.environ.get("ALERTBRIDGE_SCHEDULE_SECONDS", "5"))
 # Execution environments of a function that scales (webhooks; queue-fed functions, up to their
 # mapping's MaximumConcurrency, with as many pollers): Lambda runs each on its own; here they
@@ -153,22 +155,25 @@ class LocalStack:
         self.http.harness = self.harness  # type: ignore[attr-defined]
         self.sns_tap = SnsTap(self.harness, notifications_out)
         self._stopping = threading.Event()
-        steps: list[tuple[str, Callable[[], bool]]] = [
+        # Each loop: its name, one poll (True when it found work), and where its work arrives.
+        steps: list[tuple[str, Callable[[], bool], tuple[str, str]]] = [
             *(
-                (f"sqs-{i}-{n}", lambda p=p: p.poll_once(wait_seconds=0).received > 0)
+                (f"sqs-{i}-{n}", lambda p=p: p.poll_once(wait_seconds=0).received > 0, ("sqs", p.queue_name))
                 for i, (p, source) in enumerate(
                     zip(self.harness.pollers, self.harness.stack.event_sources, strict=True)
                 )
                 for n in range(_pollers(source))
             ),
             *(
-                (f"stream-{s.function}", lambda s=s: s.poll_once().invocations > 0)
+                (f"stream-{s.function}", lambda s=s: s.poll_once().invocations > 0, ("stream", s.table_name))
                 for s in self.harness.stream_pollers
             ),
-            ("sns-tap", lambda: self.sns_tap.drain() > 0),  # printing: a convenience, never in the way
+            # printing: a convenience, never in the way
+            ("sns-tap", lambda: self.sns_tap.drain() > 0, ("sqs", SnsTap.QUEUE)),
         ]
         self._pollers = [
-            threading.Thread(target=self._loop, args=(step,), name=name, daemon=True) for name, step in steps
+            threading.Thread(target=self._loop, args=(step, source), name=name, daemon=True)
+            for name, step, source in steps
         ]
         self._scheduler = threading.Thread(target=self._schedule, name="scheduler", daemon=True)
 
@@ -191,12 +196,14 @@ class LocalStack:
                 if self._stopping.is_set():
                     return
 
-    def _loop(self, step: Callable[[], bool]) -> None:
+    def _loop(self, step: Callable[[], bool], source: tuple[str, str]) -> None:
         """One event source mapping's poll loop (each runs on its own, as on AWS: a notifier held
-        up by a slow receiver never holds up the incident function). Short polls with a pause
-        when idle: the emulator runs one call at a time per group of services (SQS with
-        EventBridge and SNS), so a long poll would hold every publish up for its duration."""
+        up by a slow receiver never holds up the incident function). Short polls, and when one
+        finds nothing, a wait until something arrives at its queue or stream (``arrivals``: Lambda's
+        long poll, without holding the emulator's lock, which would hold up every publish to SQS
+        for its duration), or IDLE_WAIT at most (a message whose visibility timeout ran out)."""
         while not self._stopping.is_set():
+            mark = arrivals.mark(*source)
             try:
                 busy = step()
             except Exception:  # keep polling, as the event source mapping does
@@ -204,10 +211,12 @@ class LocalStack:
                     return
                 busy = False
             if not busy:
-                self._stopping.wait(0.1)
+                arrivals.wait(*source, mark, IDLE_WAIT)
+                self._stopping.wait(GATHER)
 
     def stop(self) -> None:
         self._stopping.set()
+        arrivals.wake()
         self.http.shutdown()
         self.http.server_close()
         deadline = time.monotonic() + 5  # one budget for every loop: a stop never takes 5 s per thread

@@ -79,6 +79,11 @@ class StreamPoller:
                 )["ShardIterator"]
 
     @property
+    def table_name(self) -> str:
+        """The table whose stream this reads (``arn:...:table/NAME/stream/LABEL``)."""
+        return self._source.stream_arn.split(":table/", 1)[1].split("/", 1)[0]
+
+    @property
     def function(self) -> str:
         return self._source.function
 
