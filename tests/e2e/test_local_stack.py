@@ -273,3 +273,20 @@ def test_stack_without_aws_configuration_is_one_line_and_exit_1(tmp_path: Any) -
     )
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0 and "region" in done.stderr, done.stderr
+
+
+def test_poll_loops_scale_only_where_a_function_waits_outside_the_process(local: LocalStack) -> None:
+    """The notifier (which waits on the channels' receivers) gets Lambda's scaling, up to the local
+    cap; a queue-fed function whose calls are all in process gets one loop (more would only make
+    concurrent batches on one key conflict)."""
+    from alertbridge_tools.local import LOCAL_CONCURRENCY, WAITS_OUTSIDE
+
+    sources = local.harness.stack.event_sources
+    assert {source.function for source in sources} >= WAITS_OUTSIDE
+    loops: dict[str, int] = {}
+    for thread in local._pollers:
+        kind, _, index = thread.name.partition("-")
+        if kind == "sqs":
+            function = sources[int(index.split("-")[0])].function
+            loops[function] = loops.get(function, 0) + 1
+    assert loops == {"IncidentFunction": 1, "NotifierFunction": LOCAL_CONCURRENCY}
