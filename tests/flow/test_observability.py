@@ -167,3 +167,17 @@ def test_only_token_hashes_are_at_rest(stack: Harness, service_id: str) -> None:
     assert _hashlib.sha256(token.encode()).hexdigest() in dump
     shown = stack.call("GET", f"/api/services/{service_id}/sources").body
     assert SECRET not in json.dumps(shown) and shown[0]["has_secret"] is True
+
+
+def test_no_metric_blobs_when_metrics_are_off(
+    stack: Harness, service_id: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With metrics off (the local stack), 120 deliveries to one warm ingest function print no EMF:
+    Powertools' flush keeps the values when off, and printed them at the 100th."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    _, token = stack.add_source(service_id, "kapacitor")
+    capsys.readouterr()
+    for n in range(120):
+        alert = {**json.loads(sample("kapacitor-critical.json")), "id": f"blob-{n}"}
+        assert stack.post("kapacitor", token, json.dumps(alert).encode()).status == 202
+    assert not [r for r in lines(capsys.readouterr().out) if "_aws" in r]

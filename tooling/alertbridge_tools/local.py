@@ -32,7 +32,7 @@ from alertbridge_tools.template import EventSource, Stack
 LOCAL_PARAMETERS = {"Stage": "dev", "RestrictThreatStackSourceIps": "false"}
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 IDLE_WAIT = 1.0  # seconds an idle poller waits for an arrival before it polls again anyway
-GATHER = 0.1  # seconds it then lets more arrive: a batch of one message per wake costs more per alert
+GATHER = 0.1  # seconds from an empty poll to the next while arrivals keep coming (a batch gathers)
 SCHEDULE_SECONDS = float(os.environ.get("ALERTBRIDGE_SCHEDULE_SECONDS", "5"))
 # Execution environments of a function that scales (webhooks; queue-fed functions, up to their
 # mapping's MaximumConcurrency, with as many pollers): Lambda runs each on its own; here they
@@ -213,7 +213,8 @@ class LocalStack:
         up by a slow receiver never holds up the incident function). Short polls, and when one
         finds nothing, a wait until something arrives at its queue or stream (``arrivals``: Lambda's
         long poll, without holding the emulator's lock, which would hold up every publish to SQS
-        for its duration), or IDLE_WAIT at most (a message whose visibility timeout ran out)."""
+        for its duration), or IDLE_WAIT at most (a message whose visibility timeout ran out), and
+        under traffic, GATHER between polls so that batches form."""
         while not self._stopping.is_set():
             mark = arrivals.mark(*source)
             try:
@@ -223,8 +224,12 @@ class LocalStack:
                     return
                 busy = False
             if not busy:
+                emptied = time.monotonic()
                 arrivals.wait(*source, mark, IDLE_WAIT)
-                self._stopping.wait(GATHER)
+                # An arrival soon after the queue emptied: traffic is flowing, so let a batch gather
+                # until GATHER after the empty poll (a poll per message would cost more per alert).
+                # After a longer quiet, the arrival is polled at once (no wait added per hop).
+                self._stopping.wait(max(0.0, GATHER - (time.monotonic() - emptied)))
 
     def stop(self) -> None:
         self._stopping.set()

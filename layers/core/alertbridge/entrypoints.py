@@ -7,7 +7,7 @@ runs (an ingest function never loads the incident logic, and the other way round
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
@@ -33,9 +33,14 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
     metrics.set_default_dimensions(source=source)
     ingest = runtime.ingest(mapping, watch=True)
 
-    @metrics.log_metrics
     @lambda_logging()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return deliver(event)
+        finally:
+            flush(metrics)  # not log_metrics: with metrics off (locally) it keeps every value
+
+    def deliver(event: dict[str, Any]) -> dict[str, Any]:
         token = (event.get("pathParameters") or {}).get("token")
         headers = {k: v for k, v in (event.get("headers") or {}).items() if isinstance(v, str)}
         body = decode_body(event.get("body"), bool(event.get("isBase64Encoded")))
@@ -60,7 +65,7 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
         )
         return response(answer)
 
-    return cast(Handler, handler)
+    return handler
 
 
 def _count(metrics: EphemeralMetrics, answer: Answer) -> None:
