@@ -349,7 +349,7 @@ def test_handlers_called_directly_answer_as_the_server_does(
 def test_an_idle_poller_wakes_when_its_queue_or_stream_gets_something(emulator: MotoServer) -> None:
     """``arrivals``: a poller that found nothing waits without a lock until a message reaches its
     queue (sent, or delivered by an EventBridge rule) or a record its table's stream; others'
-    arrivals do not wake it; with nothing arriving it returns at its timeout; ``wake`` ends a wait."""
+    arrivals do not wake it; with nothing arriving it returns at its timeout; a stop ends a wait."""
     session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
     session.events.register("before-send", emulator.send)
     sqs, events, db = (session.client(n, endpoint_url=emulator.url) for n in ("sqs", "events", "dynamodb"))
@@ -360,20 +360,29 @@ def test_an_idle_poller_wakes_when_its_queue_or_stream_gets_something(emulator: 
     events.put_rule(Name=name, EventPattern=json.dumps({"source": ["wake.test"]}))
     events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn}])
 
+    stop = threading.Event()
+
     def waited(kind: str, of: str, arrive: Callable[[], Any] | None, timeout: float = 5.0) -> float:
         mark = emulator_module.arrivals.mark(kind, of)
         if arrive is not None:
             threading.Timer(0.2, arrive).start()
         started = time.monotonic()
-        emulator_module.arrivals.wait(kind, of, mark, timeout)
+        emulator_module.arrivals.wait(kind, of, mark, timeout, stop)
         return time.monotonic() - started
+
+    def stopping() -> None:
+        stop.set()
+        emulator_module.arrivals.wake()
 
     assert 0.15 < waited("sqs", name, lambda: sqs.send_message(QueueUrl=url, MessageBody="m")) < 2
     entry = {"Source": "wake.test", "DetailType": "t", "Detail": "{}"}
     assert 0.15 < waited("sqs", name, lambda: events.put_events(Entries=[entry])) < 2
     assert waited("sqs", name, lambda: sqs.send_message(QueueUrl=other, MessageBody="m"), timeout=1.0) >= 0.95
     assert waited("sqs", name, None, timeout=0.3) >= 0.28
-    assert 0.15 < waited("sqs", name, emulator_module.arrivals.wake) < 2
+    assert waited("sqs", name, emulator_module.arrivals.wake, timeout=1.0) >= 0.95  # not stopping: waits on
+    assert 0.15 < waited("sqs", name, stopping) < 2
+    assert waited("sqs", name, None) < 0.1  # once stopping, a wait returns at once
+    stop.clear()
     table = _table(db)
     db.update_table(
         TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}

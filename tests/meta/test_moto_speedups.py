@@ -407,3 +407,14 @@ def test_items_are_projected_as_moto_projects_them(projection: list[list[str]]) 
     assert item.to_json()["Attributes"]["m"] == {
         "M": {"a": {"S": "x"}, "deep": {"M": {"l": {"L": [{"N": "1"}, {"BOOL": False}]}}}}
     }
+
+
+def test_a_list_element_is_projected_as_moto_projects_it() -> None:
+    """``tags[1]`` is one expression part naming a list element, not an attribute: moto's way."""
+    assert moto_speedups.apply()
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    item = Item(DynamoType({"S": "a"}), None, {"pk": {"S": "a"}, "tags": {"L": [{"S": "x"}, {"S": "y"}]}})
+    for projection in ([["tags[1]"]], [["pk"], ["tags[0]"]]):
+        old = moto_speedups.ORIGINALS["Item.project"](item, projection)
+        assert item.project(projection).to_json() == old.to_json() and "tags" in old.attrs

@@ -258,3 +258,30 @@ def test_a_poller_resumes_from_a_saved_checkpoint_after_what_was_done(table: tup
     third.resume(resumed.checkpoints())
     third.drain()
     assert later.batches == [["inc_4"]]
+
+
+def test_a_read_that_fails_is_read_again_from_the_checkpoint(
+    table: tuple[Any, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that raises while its records are taken in (here: turning one into Lambda's format)
+    leaves nothing skipped: the next poll reads those records again, then goes on from the
+    iterator each answer gives."""
+    db, _, arn = table
+    handler = Recorder()
+    poller = StreamPoller(streams(), None, source(arn), handler)
+    put(db, "inc_a")
+    put(db, "inc_b")
+    original, failed = poller._record, []
+
+    def once(raw: dict[str, Any]) -> dict[str, Any]:
+        if not failed:
+            failed.append(raw)
+            raise RuntimeError("a record that could not be taken in")
+        return original(raw)
+
+    monkeypatch.setattr(poller, "_record", once)
+    with pytest.raises(RuntimeError):
+        poller.poll_once()
+    assert poller.drain().invocations == 1 and handler.batches == [["inc_a", "inc_b"]]
+    put(db, "inc_c")
+    assert poller.drain().invocations == 1 and handler.batches[-1] == ["inc_c"]

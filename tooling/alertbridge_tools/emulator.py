@@ -286,25 +286,26 @@ class Arrivals:
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str], int] = {}
-        self._wakes = 0
         self._changed = threading.Condition()
         self._applied = False
 
     def mark(self, kind: str, name: str) -> int:
         return self._counts.get((kind, name), 0)
 
-    def wait(self, kind: str, name: str, mark: int, timeout: float) -> None:
-        """Until ``name`` has had an arrival since ``mark``, ``wake()``, or ``timeout`` seconds."""
+    def wait(
+        self, kind: str, name: str, mark: int, timeout: float, stop: threading.Event | None = None
+    ) -> None:
+        """Until ``name`` has had an arrival since ``mark``, ``stop`` is set (``wake()`` tells the
+        waiters to look), or ``timeout`` seconds."""
         with self._changed:
-            wakes = self._wakes
             self._changed.wait_for(
-                lambda: self._counts.get((kind, name), 0) != mark or self._wakes != wakes, timeout
+                lambda: self._counts.get((kind, name), 0) != mark or (stop is not None and stop.is_set()),
+                timeout,
             )
 
     def wake(self) -> None:
-        """Every waiting poller returns (a stop)."""
+        """Every waiter checks again (a stop: set its ``stop`` first)."""
         with self._changed:
-            self._wakes += 1
             self._changed.notify_all()
 
     def _arrived(self, kind: str, name: str) -> None:

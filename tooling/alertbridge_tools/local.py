@@ -225,7 +225,7 @@ class LocalStack:
                 busy = False
             if not busy:
                 emptied = time.monotonic()
-                arrivals.wait(*source, mark, IDLE_WAIT)
+                arrivals.wait(*source, mark, IDLE_WAIT, self._stopping)
                 # An arrival soon after the queue emptied: traffic is flowing, so let a batch gather
                 # until GATHER after the empty poll (a poll per message would cost more per alert).
                 # After a longer quiet, the arrival is polled at once (no wait added per hop).

@@ -269,7 +269,7 @@ def _possible_keys(self: Any, context: Any) -> Any:
 def _project(self: Any, projection_expressions: list[list[str]]) -> Any:
     """moto's Item.project; top-level string attributes copied (their round trip through plain
     Python gives them back unchanged), anything else moto's way."""
-    names = [expression[0] for expression in projection_expressions if len(expression) == 1]
+    names = [e[0] for e in projection_expressions if len(e) == 1 and "[" not in e[0]]  # not a list index
     if len(names) != len(projection_expressions) or any(
         name in self.attrs and self.attrs[name].type != "S" for name in names
     ):

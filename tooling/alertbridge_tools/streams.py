@@ -156,14 +156,15 @@ class StreamPoller:
             iterator = self._streams.get_shard_iterator(
                 StreamArn=self._source.stream_arn, ShardId=shard.shard_id, **where
             )["ShardIterator"]
+        shard.iterator = None  # until this read is taken in: a failed one reads again from the checkpoint
         resp = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-        shard.iterator = resp.get("NextShardIterator")  # none once a shard is closed
         read = [(raw["dynamodb"]["SequenceNumber"], self._record(raw)) for raw in resp.get("Records", [])]
         with self._position:  # what was read and where reading stands move together
             for sequence, record in read:
                 shard.last_read = sequence
                 if self._matches(record):
                     shard.pending.append(record)
+            shard.iterator = resp.get("NextShardIterator")  # none once a shard is closed
 
     def _matches(self, record: dict[str, Any]) -> bool:
         return not self._filters or any(f.matches_event(cast(Any, record)) for f in self._filters)
