@@ -27,6 +27,7 @@ replacements of ``moto_speedups`` (see there).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import re
 import threading
@@ -39,7 +40,6 @@ from botocore.exceptions import ClientError
 from moto import backends
 from moto.core.base_backend import BackendDict
 from moto.core.botocore_stubber import MockRawResponse
-from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models.table import StreamShard
 from moto.moto_api import recorder
 from moto.moto_server.werkzeug_app import (
@@ -266,14 +266,13 @@ class _Routes:
 
 
 def _paths(backend: str) -> list[tuple[re.Pattern[str], Handler]]:
-    """A backend's path patterns (the ones its Flask app is built from) and their handlers."""
+    """A backend's path patterns (the ones its Flask app is built from) and their handlers, read
+    from its ``urls`` module, as moto's ``BaseBackend.url_paths`` reads them (no backend is made)."""
     found: Any = backends.get_backend(backend)  # type: ignore[call-overload]
-    if isinstance(found, BackendDict):
-        regions = found[DEFAULT_ACCOUNT_ID]
-        instance = regions["us-east-1"] if "us-east-1" in regions else regions["aws"]
-    else:
-        instance = found["global"]
-    return [(re.compile(path), handler) for path, handler in instance.url_paths.items() if path]
+    cls = found.backend if isinstance(found, BackendDict) else type(found["global"])
+    urls = importlib.import_module(cls.__module__.rsplit(".", 1)[0] + ".urls")
+    paths = {path.format(""): handler for path, handler in urls.url_paths.items()}
+    return [(re.compile(path), handler) for path, handler in paths.items() if path]
 
 
 class Arrivals:
