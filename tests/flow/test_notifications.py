@@ -293,6 +293,9 @@ def test_a_storm_of_1000_incidents_is_cap_messages_and_one_digest_per_minute(
     moto_speedups.apply()  # as the local stack's emulator: a deep queue without moto's walks
     slack = receiver()
     add(stack, service_id, "slack", url=slack.url)  # default cap: 20 a minute
+    # A window is a wall-clock minute: start at one's beginning, so that a message sent just
+    # before a window ends is not counted (at its receipt) in the next one.
+    stack.advance(60 - timestamps.now().second - timestamps.now().microsecond / 1e6 + 0.5)
     events = storm(stack, service_id, 1000)
     stack.pump()
     stack.advance(61)  # the last window ends: its digest is flushed
