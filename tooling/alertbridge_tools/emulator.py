@@ -72,12 +72,18 @@ _DIRECT = frozenset({"dynamodb", "dynamodbstreams", "sqs", "events", "sns", "kms
 Handler = Callable[[Any, str, Any], tuple[int | str, dict[str, str], str | bytes]]
 
 
-def signing_name(authorization: str | None) -> str | None:
-    """The service of a SigV4 ``Authorization`` header (``Credential=key/date/region/SERVICE/...``)."""
+def credential_scope(authorization: str | None) -> list[str] | None:
+    """A SigV4 ``Authorization`` header's scope: ``[key, date, region, service, "aws4_request"]``."""
     if not authorization or "Credential=" not in authorization:
         return None
     scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
-    return scope[3] if len(scope) == 5 else None
+    return scope if len(scope) == 5 else None
+
+
+def signing_name(authorization: str | None) -> str | None:
+    """The service of a SigV4 ``Authorization`` header."""
+    scope = credential_scope(authorization)
+    return scope[3] if scope else None
 
 
 class ServiceLocks:
@@ -229,10 +235,8 @@ class _Routes:
         self._lock = threading.Lock()
 
     def handler(self, request: AWSPreparedRequest, authorization: str | None) -> Handler | None:
-        if not authorization or "Credential=" not in authorization:
-            return None
-        scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
-        if len(scope) != 5:
+        scope = credential_scope(authorization)
+        if scope is None or authorization is None:
             return None
         target = request.headers.get("X-Amz-Target") or ""
         if isinstance(target, bytes):
