@@ -388,3 +388,54 @@ def test_an_idle_poller_wakes_when_its_queue_or_stream_gets_something(emulator: 
         TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     )
     assert 0.15 < waited("stream", table, lambda: db.put_item(TableName=table, Item={"pk": {"S": "a"}})) < 2
+
+
+def test_a_message_wakes_one_poller_of_its_queue_and_a_record_every_reader_of_its_stream(
+    emulator: MotoServer,
+) -> None:
+    """The pollers of one queue compete for its messages (SQS hands a message to one long poll):
+    one message wakes one of them, two wake two. Each reader of a stream reads all of it: one
+    record wakes them all."""
+    session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+    session.events.register("before-send", emulator.send)
+    sqs, db = (session.client(n, endpoint_url=emulator.url) for n in ("sqs", "dynamodb"))
+    name = f"one-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    table = _table(db)
+    db.update_table(
+        TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    )
+
+    def woken(
+        kind: str, of: str, waiters: int, arrive: Callable[[], Any], timeout: float = 1.5
+    ) -> list[float]:
+        mark = emulator_module.arrivals.mark(kind, of)
+        waited: list[float] = []
+
+        def wait() -> None:
+            started = time.monotonic()
+            emulator_module.arrivals.wait(kind, of, mark, timeout)
+            waited.append(time.monotonic() - started)
+
+        threads = [threading.Thread(target=wait) for _ in range(waiters)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.2)  # every waiter waits
+        arrive()
+        for thread in threads:
+            thread.join()
+        return sorted(waited)
+
+    one = woken("sqs", name, 3, lambda: sqs.send_message(QueueUrl=url, MessageBody="m"))
+    assert one[0] < 1.0 and one[1] >= 1.4  # the others wait out their timeout
+    two = woken(
+        "sqs",
+        name,
+        3,
+        lambda: sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "m"} for i in range(2)]
+        ),
+    )
+    assert two[1] < 1.0 and two[2] >= 1.4  # the others wait out their timeout
+    readers = woken("stream", table, 3, lambda: db.put_item(TableName=table, Item={"pk": {"S": "a"}}))
+    assert readers[2] < 1.0

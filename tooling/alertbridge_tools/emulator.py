@@ -285,11 +285,16 @@ class Arrivals:
     message added to a queue: sent, published to it by a rule or a topic, moved to it as a DLQ; a
     record appended to a table's stream), and a poller that found nothing waits for its source's
     count to move, or for its timeout (a message whose visibility timeout or delay runs out
-    arrives without a count: the poller finds it at the latest when its wait times out)."""
+    arrives without a count: the poller finds it at the latest when its wait times out).
+
+    An arrival wakes only the waiters on its own queue or stream: every reader of a stream (each
+    reads all of it), and one poller of a queue per message (the pollers of one queue compete for
+    its messages, as SQS hands a message to one long poll: waking them all gave empty receives)."""
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str], int] = {}
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
+        self._waiting: dict[tuple[str, str], threading.Condition] = {}
         self._applied = False
 
     def mark(self, kind: str, name: str) -> int:
@@ -300,21 +305,31 @@ class Arrivals:
     ) -> None:
         """Until ``name`` has had an arrival since ``mark``, ``stop`` is set (``wake()`` tells the
         waiters to look), or ``timeout`` seconds."""
-        with self._changed:
-            self._changed.wait_for(
-                lambda: self._counts.get((kind, name), 0) != mark or (stop is not None and stop.is_set()),
+        key = (kind, name)
+        with self._lock:
+            changed = self._waiting.setdefault(key, threading.Condition(self._lock))
+            changed.wait_for(
+                lambda: self._counts.get(key, 0) != mark or (stop is not None and stop.is_set()),
                 timeout,
             )
 
     def wake(self) -> None:
         """Every waiter checks again (a stop: set its ``stop`` first)."""
-        with self._changed:
-            self._changed.notify_all()
+        with self._lock:
+            for changed in self._waiting.values():
+                changed.notify_all()
 
     def _arrived(self, kind: str, name: str) -> None:
-        with self._changed:
-            self._counts[(kind, name)] = self._counts.get((kind, name), 0) + 1
-            self._changed.notify_all()
+        key = (kind, name)
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            changed = self._waiting.get(key)
+            if changed is None:
+                return
+            if kind == "sqs":
+                changed.notify()
+            else:
+                changed.notify_all()
 
     def apply(self) -> None:
         """Count moto's arrivals (once per process)."""

@@ -593,10 +593,23 @@ def _statements(name: str, document: Mapping[str, Any]) -> list[tuple[int, Mappi
     return list(enumerate(listed))
 
 
+Statements = list[tuple[str, int, Mapping[str, Any]]]  # (policy name, statement index, statement)
+
+
+def statements(policies: Sequence[tuple[str, Mapping[str, Any]]]) -> Statements:
+    """Every statement of the policies, each checked to be one this evaluation supports (else
+    ``UnsupportedPolicy``): done once per role, not per call."""
+    return [(name, index, s) for name, document in policies for index, s in _statements(name, document)]
+
+
 def authorize(policies: Sequence[tuple[str, Mapping[str, Any]]], checks: Sequence[Check]) -> Decision:
+    """``evaluate`` of the policies' statements."""
+    return evaluate(statements(policies), checks)
+
+
+def evaluate(statements: Statements, checks: Sequence[Check]) -> Decision:
     """IAM's identity-policy evaluation: an explicit Deny wins, else an Allow must match, else implicit deny;
     every check must be allowed."""
-    statements = [(name, index, s) for name, document in policies for index, s in _statements(name, document)]
     used: dict[tuple[str, int], None] = {}
     denied: Check | None = None
     explicit = False

@@ -18,6 +18,7 @@ the account owner's: not checked, as moto does without enforcement.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import threading
@@ -41,6 +42,11 @@ class Principal:
     function: str
     arn: str  # the role session's ARN, as AWS names the caller in its refusals
     policies: tuple[tuple[str, dict[str, Any]], ...]
+
+    @functools.cached_property
+    def statements(self) -> iam_policy.Statements:
+        """Its policies' statements, checked once (an unsupported policy raises at every call)."""
+        return iam_policy.statements(self.policies)
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,7 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         checks = iam_policy.checks(
             service, operation, params, region=REGION, account=ACCOUNT, resolver=_Resolver(ACCOUNT, REGION)
         )
-        decision = iam_policy.authorize(principal.policies, checks)
+        decision = iam_policy.evaluate(principal.statements, checks)
     except (iam_policy.UnknownOperation, iam_policy.UnsupportedPolicy) as exc:
         message = f"{_message(principal, None, explicit=False)}: {exc}"
         _refuse(principal, service, operation, tuple(checks), message)
