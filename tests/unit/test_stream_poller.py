@@ -4,6 +4,8 @@ and what moto does with the stream that the poller has to know."""
 from __future__ import annotations
 
 import json
+import logging
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -12,6 +14,10 @@ from alertbridge_tools import moto_streams
 from alertbridge_tools.streams import StreamPoller
 from alertbridge_tools.template import StreamSource
 from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodbstreams.models import dynamodbstreams_backends
 
 FILTER = '{"dynamodb": {"Keys": {"PK": {"S": [{"prefix": "inc_"}]}, "SK": {"S": [{"prefix": "EP#"}]}}}}'
 
@@ -285,3 +291,102 @@ def test_a_read_that_fails_is_read_again_from_the_checkpoint(
     assert poller.drain().invocations == 1 and handler.batches == [["inc_a", "inc_b"]]
     put(db, "inc_c")
     assert poller.drain().invocations == 1 and handler.batches[-1] == ["inc_c"]
+
+
+def _shard(name: str = "t") -> Any:
+    return dynamodb_backends[ACCOUNT]["us-east-1"].tables[name].stream_shard
+
+
+def _age(records: Any, by: timedelta) -> None:
+    for record in records:
+        record.record["dynamodb"]["ApproximateCreationDateTime"] -= by
+
+
+def _code(call: Any) -> str:
+    with pytest.raises(ClientError) as raised:
+        call()
+    return str(raised.value.response["Error"]["Code"])
+
+
+def test_the_stream_keeps_records_24_hours_and_iterators_15_minutes(table: tuple[Any, str, str]) -> None:
+    """moto_streams: a write trims the records older than 24 hours (numbers go on where they were);
+    reading trimmed data is refused as DynamoDB refuses it; an iterator expires after 15 minutes and
+    the expired ones are not kept (moto kept every record and iterator for the life of the process)."""
+    assert moto_streams.apply()
+    db, name, arn = table
+    client = streams()
+    shard_id = client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def iterator(kind: str, sequence: str | None = None) -> str:
+        where = {"SequenceNumber": sequence} if sequence else {}
+        found: str = client.get_shard_iterator(
+            StreamArn=arn, ShardId=shard_id, ShardIteratorType=kind, **where
+        )["ShardIterator"]
+        return found
+
+    put(db, "inc_1")
+    put(db, "inc_2")
+    old = iterator("TRIM_HORIZON")
+    first, second = (
+        r["dynamodb"]["SequenceNumber"] for r in client.get_records(ShardIterator=old)["Records"]
+    )
+    _age(_shard().items, timedelta(hours=24, minutes=1))
+    put(db, "inc_3")
+    [kept] = client.get_records(ShardIterator=iterator("TRIM_HORIZON"))["Records"]
+    assert kept["dynamodb"]["Keys"]["PK"]["S"] == "inc_3"
+    assert int(kept["dynamodb"]["SequenceNumber"]) == int(second) + 1
+    assert _code(lambda: iterator("AT_SEQUENCE_NUMBER", first)) == "TrimmedDataAccessException"
+    assert _code(lambda: client.get_records(ShardIterator=old)) == "TrimmedDataAccessException"
+    after = client.get_records(ShardIterator=iterator("AFTER_SEQUENCE_NUMBER", second))["Records"]
+    assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in after] == ["inc_3"]  # the horizon itself is kept
+
+    # A cancelled transaction whose first write trims: the stream still holds no record of it.
+    _age(_shard().items, timedelta(hours=25))
+    cancelled = [
+        {"Put": {"TableName": name, "Item": {"PK": {"S": "inc_x"}, "SK": {"S": "EP#000001"}}}},
+        {
+            "ConditionCheck": {
+                "TableName": name,
+                "Key": {"PK": {"S": "inc_3"}, "SK": {"S": "EP#000001"}},
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        },
+    ]
+    assert _code(lambda: db.transact_write_items(TransactItems=cancelled)) == "TransactionCanceledException"
+    put(db, "inc_4")
+    [fourth] = client.get_records(ShardIterator=iterator("TRIM_HORIZON"))["Records"]
+    assert fourth["dynamodb"]["Keys"]["PK"]["S"] == "inc_4"
+    assert int(fourth["dynamodb"]["SequenceNumber"]) == int(second) + 2
+
+    backend = dynamodbstreams_backends[ACCOUNT]["us-east-1"]
+    stale = iterator("TRIM_HORIZON")
+    for made in backend.shard_iterators.values():
+        made.created -= moto_streams.ITERATOR_LIFETIME + 1
+    assert _code(lambda: client.get_records(ShardIterator=stale)) == "ExpiredIteratorException"
+    for _ in range(20):
+        client.get_records(ShardIterator=iterator("TRIM_HORIZON"))
+    assert len(backend.shard_iterators) == 40  # each read's and each answer's: none of the expired ones
+
+
+def test_a_checkpoint_in_trimmed_data_reads_on_from_the_oldest_record_kept(
+    table: tuple[Any, str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stack stopped longer than the stream keeps records: its checkpoint is in trimmed data, and
+    the mapping reads on from the oldest record kept (what was trimmed is gone, and it says so)."""
+    assert moto_streams.apply()
+    db, _, arn = table
+    done = Recorder()
+    poller = StreamPoller(streams(), None, source(arn), done)
+    put(db, "inc_1")
+    poller.drain()
+    saved = poller.checkpoints()
+    put(db, "inc_2")
+    _age(_shard().items, timedelta(hours=25))
+    put(db, "inc_3")
+    later = Recorder()
+    resumed = StreamPoller(streams(), None, source(arn), later)
+    resumed.resume(saved)
+    with caplog.at_level(logging.WARNING, logger="alertbridge.local.streams"):
+        resumed.drain()
+    assert later.batches == [["inc_3"]]
+    assert "trimmed records it had not read" in caplog.text

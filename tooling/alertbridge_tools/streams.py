@@ -17,9 +17,9 @@ checkpointed) before batching. What the handler answers is what Lambda does with
 
 Locally, retries follow at once (Lambda backs off). Each read goes on from the iterator the last
 answer gave (``NextShardIterator``), as Lambda's poller does; a restart asks for one after the
-checkpoint. moto's stream needs
-``moto_streams`` (applied by the harness) to hold only committed writes across a cancelled
-TransactWriteItems.
+checkpoint (from the oldest record kept when the stream trimmed the records after it). moto's
+stream needs ``moto_streams`` (applied by the harness) to hold only committed writes across a
+cancelled TransactWriteItems, and to keep records and iterators as long as DynamoDB does.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from botocore.exceptions import ClientError
 from moto.events.models import EventPattern
 
 from alertbridge_tools.template import REGION, StreamSource
@@ -135,12 +136,29 @@ class StreamPoller:
                 shard.last_read, shard.iterator = saved["after"], None
             else:
                 shard.last_read = None
-                shard.iterator = self._streams.get_shard_iterator(
-                    StreamArn=self._source.stream_arn,
-                    ShardId=shard.shard_id,
-                    ShardIteratorType="AT_SEQUENCE_NUMBER",
-                    SequenceNumber=saved["at"],
-                )["ShardIterator"]
+                shard.iterator = self._iterator(
+                    shard, {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": saved["at"]}
+                )
+
+    def _iterator(self, shard: _Shard, where: dict[str, str]) -> str:
+        """An iterator at ``where``; one in data the stream trimmed (records kept 24 hours: a stack
+        stopped for longer) starts at the oldest record kept, as Lambda's mapping goes on."""
+        try:
+            found: str = self._streams.get_shard_iterator(
+                StreamArn=self._source.stream_arn, ShardId=shard.shard_id, **where
+            )["ShardIterator"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TrimmedDataAccessException":
+                raise
+            _log.warning(
+                "%s: the stream trimmed records it had not read (older than 24 hours); "
+                "it reads on from the oldest record kept",
+                self.function,
+            )
+            found = self._streams.get_shard_iterator(
+                StreamArn=self._source.stream_arn, ShardId=shard.shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        return found
 
     # --- reading ------------------------------------------------------------------------------
     def _read(self, shard: _Shard) -> None:
@@ -153,10 +171,10 @@ class StreamPoller:
                 if shard.last_read is not None
                 else {"ShardIteratorType": self._source.starting_position}
             )
-            iterator = self._streams.get_shard_iterator(
-                StreamArn=self._source.stream_arn, ShardId=shard.shard_id, **where
-            )["ShardIterator"]
-        shard.iterator = None  # until this read is taken in: a failed one reads again from the checkpoint
+            iterator = self._iterator(shard, where)
+        # Until this read is taken in: a failed one (an expired iterator, say) reads again from the
+        # checkpoint.
+        shard.iterator = None
         resp = self._streams.get_records(ShardIterator=iterator, Limit=1000)
         read = [(raw["dynamodb"]["SequenceNumber"], self._record(raw)) for raw in resp.get("Records", [])]
         with self._position:  # what was read and where reading stands move together
