@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
+import operator
 from typing import Any
 
-import boto3
 import pytest
 from alertbridge import runtime
-from alertbridge.models.incident import Status
 from alertbridge_tools.harness import Harness
 
 from tests.conftest import sample
@@ -151,19 +150,62 @@ def test_poison_message_reaches_the_dlq_after_max_receives_and_is_alarmed(stack:
     [dead] = stack.sqs.receive_message(QueueUrl=dlq, AttributeNames=["All"]).get("Messages", [])
     assert int(dead["Attributes"]["ApproximateReceiveCount"]) >= max_receives
     alarm = resources["DeadLetterAlarm"]["Properties"]
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible" and alarm["Threshold"] == 0
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["AlertDeadLetterQueue", "QueueName"]}
-    # moto's CloudWatch: the alarm as defined goes to ALARM on a DLQ depth of 1.
-    cw = boto3.client("cloudwatch", region_name="us-east-1")
-    cw.put_metric_alarm(
-        AlarmName="dlq",
-        Namespace="AWS/SQS",
-        MetricName=alarm["MetricName"],
-        Statistic="Maximum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=0,
-        ComparisonOperator=alarm["ComparisonOperator"],
+    assert alarms(alarm, [1]) and not alarms(alarm, [0]) and not alarms(alarm, [None])
+
+
+_COMPARE = {
+    "GreaterThanThreshold": operator.gt,
+    "GreaterThanOrEqualToThreshold": operator.ge,
+    "LessThanThreshold": operator.lt,
+    "LessThanOrEqualToThreshold": operator.le,
+}
+
+
+def alarms(alarm: dict[str, Any], minutes: list[float | None]) -> bool:
+    """Whether CloudWatch puts ``alarm`` in ALARM given its metric's latest datapoints (None: no
+    data): DatapointsToAlarm of the last EvaluationPeriods breach, missing data as TreatMissingData says."""
+    window = minutes[-alarm["EvaluationPeriods"] :]
+    breaching = sum(
+        alarm.get("TreatMissingData") == "breaching"
+        if value is None
+        else _COMPARE[alarm["ComparisonOperator"]](value, alarm["Threshold"])
+        for value in window
     )
-    assert cw.describe_alarms(AlarmNames=["dlq"])["MetricAlarms"][0]["Threshold"] == 0
-    assert Status.RESOLVED  # (imported for type clarity)
+    return breaching >= alarm.get("DatapointsToAlarm", alarm["EvaluationPeriods"])
+
+
+def _errors_alarmed(alarm: dict[str, Any]) -> set[str]:
+    """The functions whose Errors metric an alarm watches (plainly or in its metric math)."""
+    stats = [alarm] + [m["MetricStat"]["Metric"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+    return {
+        d["Value"]["Ref"]
+        for stat in stats
+        if stat.get("Namespace") == "AWS/Lambda" and stat.get("MetricName") == "Errors"
+        for d in stat.get("Dimensions", [])
+        if d["Name"] == "FunctionName"
+    }
+
+
+def test_every_function_that_fails_raises_an_alarm() -> None:
+    """A function's unhandled errors are alarmed, or (fed by a queue or a stream, retried) what it
+    could not do ends in a dead-letter queue that is. The checker, whose failures delay every
+    escalation, alarms on two failed minutes in a row and on not running at all."""
+    from alertbridge_tools.template import load_template
+
+    resources = load_template()["Resources"]
+    functions = {n for n, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    alarms_ = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    watched = set().union(*(_errors_alarmed(a) for a in alarms_.values()))
+    dead_letters = {
+        "NotifierFunction": "NotifyDeadLetterAlarm",
+        "IncidentEventsFunction": "IncidentEventsDeadLetterAlarm",
+    }
+    assert functions - watched == set(dead_letters)
+    for alarm in dead_letters.values():
+        assert alarms(alarms_[alarm], [1]) and not alarms(alarms_[alarm], [0])
+    errors, stopped = alarms_["CheckerErrorsAlarm"], alarms_["CheckerStoppedAlarm"]
+    assert alarms(errors, [1, 1]) and not alarms(errors, [1, 0]) and not alarms(errors, [None, 1])
+    assert alarms(stopped, [None, None, None]) and alarms(stopped, [0, 0, 0])
+    assert not alarms(stopped, [None, None, 1]) and not alarms(stopped, [1, 1, 1])
