@@ -249,9 +249,17 @@ def _saved_at(data: Path) -> float:
         return 0.0
 
 
-def test_a_damaged_snapshot_is_named_and_the_previous_one_used(tmp_path: Path) -> None:
+def copy_fixture(tmp_path: Path) -> Path:
+    """The fixture's data directory, as only its user can write it (whatever the checkout's umask)."""
     data = tmp_path / "data"
     shutil.copytree(FIXTURE, data)
+    for path in (data, *data.iterdir()):
+        path.chmod(path.stat().st_mode & ~0o022)
+    return data
+
+
+def test_a_damaged_snapshot_is_named_and_the_previous_one_used(tmp_path: Path) -> None:
+    data = copy_fixture(tmp_path)
     (data / datadir.PREVIOUS).write_bytes((data / datadir.STATE).read_bytes())
     state = data / datadir.STATE
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])  # cut short
@@ -270,8 +278,7 @@ def test_a_damaged_snapshot_is_named_and_the_previous_one_used(tmp_path: Path) -
 def test_a_data_dir_of_the_current_format_is_read(tmp_path: Path) -> None:
     """The checked-in fixture (format 1, written by `tests/fixtures/datadir-v1/make.py`): its
     service, its source's old token and its open incident are there after a start on it."""
-    data = tmp_path / "data"
-    shutil.copytree(FIXTURE, data)
+    data = copy_fixture(tmp_path)
     expected = json.loads((FIXTURE / "expected.json").read_text())
     stack = LocalStack(port=0, quiet=True, data=data).start()
     try:
@@ -287,8 +294,7 @@ def test_a_data_dir_of_the_current_format_is_read(tmp_path: Path) -> None:
 
 def test_an_older_format_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """When the format moves on, MIGRATIONS[n] turns a format-n snapshot into format n+1."""
-    data = tmp_path / "data"
-    shutil.copytree(FIXTURE, data)
+    data = copy_fixture(tmp_path)
     seen: list[int] = []
 
     def migrate(snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -331,6 +337,27 @@ def test_a_data_dir_it_cannot_read_is_refused_in_one_line(
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(f"alertbridge local: {data} ") and says in line, line
+
+
+@pytest.mark.parametrize("what", ["directory", "snapshot"])
+def test_a_snapshot_others_can_have_written_is_not_read(tmp_path: Path, what: str) -> None:
+    """A snapshot is a pickle, which runs code as it loads: a data directory or snapshot that
+    another user can write is refused in one line, before anything is read."""
+    data = copy_fixture(tmp_path)
+    target = data if what == "directory" else data / datadir.STATE
+    target.chmod(0o777 if what == "directory" else 0o666)
+    done = subprocess.run(
+        [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", "0", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    mode = "777" if what == "directory" else "666"
+    assert line.startswith(f"alertbridge local: {target} is writable by others (mode {mode})"), line
+    assert "chmod go-w" in line
 
 
 def test_the_data_dir_is_chosen_in_order() -> None:

@@ -202,6 +202,7 @@ class DataDir:
         not one this alertbridge reads."""
         try:
             self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _only_yours(self.path)
             fh = (self.path / LOCK).open("a+")
         except OSError as exc:
             raise DataDirError(f"cannot use {self.path}: {exc.strerror}") from exc
@@ -272,6 +273,7 @@ class DataDir:
         for path in (state, previous):
             if not path.exists():
                 continue
+            _only_yours(path)
             try:
                 snapshot = _read(path)
             except Exception as exc:  # any failure to read it back (damage, classes that moved): unreadable
@@ -296,6 +298,23 @@ class DataDir:
         state = self.path / STATE
         _atomic_write(state, [_MAGIC, header, b"\n", payload], keep=self.path / PREVIOUS)
         _atomic_write(self.path / MANIFEST, [json.dumps(versions(), indent=2).encode(), b"\n"])
+
+
+def _only_yours(path: Path) -> None:
+    """A snapshot is a pickle, which runs code as it loads: only one that nobody but this user can
+    have written (the directory and the file theirs, neither writable by group or others) is read."""
+    info = path.stat()
+    if info.st_uid != os.geteuid():
+        raise DataDirError(
+            f"{path} belongs to another user (uid {info.st_uid}); a snapshot runs code as it loads, "
+            "so only yours are read: choose another --data (or --ephemeral)"
+        )
+    if info.st_mode & 0o022:
+        raise DataDirError(
+            f"{path} is writable by others (mode {info.st_mode & 0o777:o}); a snapshot runs code as it "
+            f"loads, so only one nobody else can have written is read: `chmod go-w {path}` if you "
+            "trust its contents, or choose another --data"
+        )
 
 
 def _lock(fh: IO[str], patience: float = 60.0) -> bool:
@@ -335,7 +354,7 @@ def _read(path: Path) -> Snapshot:
         raise ValueError(
             f"truncated or damaged ({len(payload)} of {header['size']} bytes, checksum mismatch)"
         )
-    data: dict[str, Any] = pickle.loads(payload)  # noqa: S301  (our own file, in a 0700 directory)
+    data: dict[str, Any] = pickle.loads(payload)  # noqa: S301  (a file only this user can have written: _only_yours)
     fmt = int(header["format"])
     while fmt < FORMAT:
         data = MIGRATIONS[fmt](data)
