@@ -13,8 +13,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from alertbridge_tools import cli
+from alertbridge_tools import local as local_module
 from alertbridge_tools.apigw import load_event
 from alertbridge_tools.demo import post_webhook
 from alertbridge_tools.local import LocalStack, PortInUse
@@ -290,3 +292,37 @@ def test_poll_loops_scale_only_where_a_function_waits_outside_the_process(local:
             function = sources[int(index.split("-")[0])].function
             loops[function] = loops.get(function, 0) + 1
     assert loops == {"IncidentFunction": 1, "NotifierFunction": LOCAL_CONCURRENCY}
+
+
+def test_the_running_stack_applies_the_tables_time_to_live(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto never deletes an expired item; the local stack's scheduler sweeps the tables with TTL
+    (every EXPIRE_SECONDS, a minute; here at once) under the emulator's DynamoDB lock."""
+    monkeypatch.setattr(local_module, "SCHEDULE_SECONDS", 0.1)
+    monkeypatch.setattr(local_module, "EXPIRE_SECONDS", 0.0)
+    stack = LocalStack(port=0, quiet=True).start()
+    try:
+        db = boto3.client(
+            "dynamodb",
+            region_name="us-east-1",
+            endpoint_url=stack.emulator.url,
+            aws_access_key_id="owner",
+            aws_secret_access_key="owner",
+        )
+        table = stack.harness.stack.physical["Table"]
+        for key, at in (("gone", time.time() - 5), ("kept", time.time() + 3600)):
+            db.put_item(
+                TableName=table,
+                Item={"PK": {"S": f"TTLTEST#{key}"}, "SK": {"S": "x"}, "expires_at": {"N": str(int(at))}},
+            )
+
+        def left() -> set[str]:
+            found = db.scan(
+                TableName=table,
+                FilterExpression="begins_with(PK, :p)",
+                ExpressionAttributeValues={":p": {"S": "TTLTEST#"}},
+            )
+            return {i["PK"]["S"] for i in found["Items"]}
+
+        assert wait_for(lambda: left() == {"TTLTEST#kept"}, timeout=10)
+    finally:
+        stack.stop()

@@ -99,3 +99,28 @@ def test_cli_says_when_a_listing_was_cut_and_pages_with_all(
     cli.run(args, _Api(stack))  # type: ignore[arg-type]
     out = capsys.readouterr()
     assert len(_listed(out.out)) == 4 and out.err == ""
+
+
+def test_a_raw_delivery_goes_once_its_retention_ran_out_and_its_incident_stays(
+    stack: Harness, service_id: str
+) -> None:
+    """The table's Time to Live, applied by the local stack (``Harness.expire``; a sweep a minute
+    there): a delivery is kept RawRetentionDays, then deleted by DynamoDB, with no incident event."""
+    _, token = stack.add_source(service_id, "kapacitor")
+    assert _post(stack, token, sample("kapacitor-critical.json")) == 202
+    stack.pump()
+
+    def listed() -> int:
+        return len(stack.call("GET", "/api/deliveries", query={"service": service_id}).body["deliveries"])
+
+    def open_incidents() -> int:
+        return len(stack.call("GET", "/api/incidents", query={"service": service_id}).body["incidents"])
+
+    assert listed() == 1 and open_incidents() == 1
+    assert stack.expire() == 0
+    stack.advance(29 * 24 * 3600)
+    assert stack.expire() == 0 and listed() == 1
+    stack.advance(2 * 24 * 3600)  # past the template's default RawRetentionDays (30)
+    assert stack.expire() == 1
+    stack.pump()
+    assert listed() == 0 and open_incidents() == 1

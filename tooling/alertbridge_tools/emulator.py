@@ -104,6 +104,12 @@ class ServiceLocks:
             yield
 
     @contextlib.contextmanager
+    def of(self, service: str) -> Iterator[None]:
+        """The lock of ``service``'s group (what the service's own calls take)."""
+        with self._locks[_GROUPS[service]]:
+            yield
+
+    @contextlib.contextmanager
     def every(self) -> Iterator[None]:
         """Every group's lock, in one fixed order: no emulated call runs inside."""
         with contextlib.ExitStack() as stack:
@@ -195,6 +201,12 @@ class MotoServer:
         for name, value in headers.items():
             answer[name] = str(value)
         return AWSResponse(request.url, int(status), answer, MockRawResponse(content))
+
+    @contextlib.contextmanager
+    def holding(self, service: str) -> Iterator[None]:
+        """No call of ``service``'s group runs inside (what the service does of its own accord)."""
+        with self._locks.of(service):
+            yield
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:

@@ -22,7 +22,7 @@ from alertbridge import runtime, timestamps
 from alertbridge.models.records import Source, SourceSettings
 from botocore.config import Config
 
-from alertbridge_tools import logs, moto_streams, roles
+from alertbridge_tools import logs, moto_streams, moto_ttl, roles
 from alertbridge_tools.apigw import heartbeat_event, proxy_event, webhook_event
 from alertbridge_tools.esm import Handler, PollResult, QueuePoller
 from alertbridge_tools.streams import StreamPoller
@@ -304,6 +304,10 @@ class Harness:
             event = {"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}}
             self._invoker(schedule.function)(event, None)
         return len(self.stack.schedules)
+
+    def expire(self) -> int:
+        """DynamoDB's Time to Live, applied now (``moto_ttl``): how many expired items went."""
+        return moto_ttl.sweep(timestamps.now().timestamp())
 
     def advance(self, seconds: float) -> None:
         """Fast-forward: ``alertbridge.timestamps.now()`` and the emulated queues' delays and

@@ -34,6 +34,7 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 IDLE_WAIT = 1.0  # seconds an idle poller waits for an arrival before it polls again anyway
 GATHER = 0.1  # seconds from an empty poll to the next while arrivals keep coming (a batch gathers)
 SCHEDULE_SECONDS = float(os.environ.get("ALERTBRIDGE_SCHEDULE_SECONDS", "5"))
+EXPIRE_SECONDS = 60.0  # how often DynamoDB's Time to Live deletes the expired items here
 # Execution environments of a function that scales (webhooks; queue-fed functions, up to their
 # mapping's MaximumConcurrency, with as many pollers): Lambda runs each on its own; here they
 # share one process and its interpreter lock, so more than a few only add switching.
@@ -200,13 +201,22 @@ class LocalStack:
 
     def _schedule(self) -> None:
         """The template's schedules (the escalation checker's ``rate(1 minute)``), every
-        ``SCHEDULE_SECONDS`` here: the local stack honours escalation steps to a few seconds."""
+        ``SCHEDULE_SECONDS`` here: the local stack honours escalation steps to a few seconds; and
+        every ``EXPIRE_SECONDS``, the tables' Time to Live (``moto_ttl``)."""
+        expired_at = time.monotonic()
         while not self._stopping.wait(SCHEDULE_SECONDS):
             try:
                 self.harness.run_schedules()
             except Exception:  # keep the timer going, as Scheduler does
                 if self._stopping.is_set():
                     return
+            if time.monotonic() - expired_at >= EXPIRE_SECONDS:
+                expired_at = time.monotonic()
+                try:
+                    with self.emulator.holding("dynamodb"):
+                        self.harness.expire()
+                except Exception as exc:  # say so; the next sweep comes a minute later
+                    print(f"alertbridge local: a Time to Live sweep failed ({exc!r})", file=sys.stderr)
 
     def _loop(self, step: Callable[[], bool], source: tuple[str, str]) -> None:
         """One event source mapping's poll loop (each runs on its own, as on AWS: a notifier held

@@ -196,7 +196,7 @@ class StreamPoller:
         for name in ("Keys", "NewImage", "OldImage"):
             if name in change:
                 change[name] = _json_safe(change[name])
-        return {
+        record = {
             "eventID": raw["eventID"],
             "eventName": raw["eventName"],
             "eventVersion": "1.1",
@@ -205,6 +205,13 @@ class StreamPoller:
             "dynamodb": change,
             "eventSourceARN": self._source.stream_arn,
         }
+        identity = raw.get("userIdentity")
+        if identity:  # a delete by DynamoDB itself (Time to Live)
+            record["userIdentity"] = {
+                "type": identity.get("Type"),
+                "principalId": identity.get("PrincipalId"),
+            }
+        return record
 
     # --- invoking -----------------------------------------------------------------------------
     def _invoke(self, shard: _Shard, result: StreamPollResult) -> None:
