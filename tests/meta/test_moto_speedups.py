@@ -119,6 +119,13 @@ def test_delete_message_matches_moto(sqs: Any) -> None:
     assert not any(m.id == got[0]["MessageId"] for m in queue.pending_messages)
     sqs.delete_message(QueueUrl=url, ReceiptHandle=first)  # again: accepted, nothing changes
     assert len(queue._messages) == 4
+    # A handle not remembered (a restart from a snapshot: handed out by the process before) is
+    # found moto's way, by walking the queue.
+    sqs.send_message(QueueUrl=url, MessageBody="later")  # the others are in flight
+    [again] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30)["Messages"]
+    moto_speedups._HANDLES.clear()
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=again["ReceiptHandle"])
+    assert len(queue._messages) == 4 and again["MessageId"] not in {m.id for m in queue._messages}
     for delete in (moto_speedups.ORIGINALS["Queue.delete_message"], type(queue).delete_message):
         with pytest.raises(ReceiptHandleIsInvalid):
             delete(queue, "not-a-handle")
