@@ -425,3 +425,79 @@ def test_a_list_element_is_projected_as_moto_projects_it() -> None:
     for projection in ([["tags[1]"]], [["pk"], ["tags[0]"]]):
         old = moto_speedups.ORIGINALS["Item.project"](item, projection)
         assert item.project(projection).to_json() == old.to_json() and "tags" in old.attrs
+
+
+ITEM = {
+    "PK": {"S": "inc_1"},
+    "n": {"N": "12.5"},
+    "yes": {"BOOL": True},
+    "none": {"NULL": True},
+    "tags": {"SS": ["a", "b"]},
+    "nums": {"NS": ["1", "2"]},
+    "nested": {"M": {"k": {"L": [{"S": "x"}, {"M": {"deep": {"N": "1"}}}, {"NULL": True}]}}},
+    "empty": {"M": {}},
+    "list": {"L": []},
+}
+BINARY = {"PK": {"S": "b"}, "raw": {"B": b"\x00\xff"}, "set": {"BS": [b"a"]}, "m": {"M": {"b": {"B": b"1"}}}}
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        ("PutItem", {"TableName": "t", "Item": ITEM, "ConditionExpression": "attribute_not_exists(PK)"}),
+        ("PutItem", {"TableName": "t", "Item": BINARY}),
+        (
+            "Query",
+            {
+                "TableName": "t",
+                "KeyConditionExpression": "PK = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": "inc_1"}, ":b": {"B": b"z"}},
+                "ExclusiveStartKey": {"PK": {"S": "inc_1"}, "SK": {"S": "EP#1"}},
+            },
+        ),
+        (
+            "TransactWriteItems",
+            {
+                "TransactItems": [
+                    {"Put": {"TableName": "t", "Item": ITEM}},
+                    {
+                        "Update": {
+                            "TableName": "t",
+                            "Key": {"PK": {"S": "inc_1"}},
+                            "UpdateExpression": "SET v = :v",
+                            "ExpressionAttributeValues": {":v": {"N": "2"}},
+                        }
+                    },
+                    {"Put": {"TableName": "t", "Item": BINARY}},
+                ]
+            },
+        ),
+        ("BatchGetItem", {"RequestItems": {"t": {"Keys": [{"PK": {"S": "a"}}, {"PK": {"B": b"b"}}]}}}),
+    ],
+)
+def test_dynamodb_requests_parse_as_moto_parses_them(operation: str, params: dict[str, Any]) -> None:
+    """Attribute values taken as the wire carries them: the same parse as moto's, binaries decoded."""
+    assert moto_speedups.apply()
+    from botocore.serialize import create_serializer
+    from moto.core.parse import JSONParser
+
+    model = boto3.client("dynamodb", region_name=REGION).meta.service_model.operation_model(operation)
+    body = create_serializer("json").serialize_to_request(params, model)["body"]
+
+    class Moto(JSONParser):  # moto's own methods
+        _parse_structure = moto_speedups.ORIGINALS["BaseJSONParser._parse_structure"]
+        _parse_map = moto_speedups.ORIGINALS["RequestParser._parse_map"]
+
+    def parse(parser: type) -> Any:
+        request = {
+            "method": "POST",
+            "values": {},
+            "headers": {},
+            "body": body,
+            "url_path": "/",
+            "url_params": {},
+        }
+        return parser(model, map_type=dict).parse(request)  # type: ignore[arg-type]
+
+    assert parse(JSONParser) == parse(Moto)
+    assert JSONParser._parse_structure is not Moto._parse_structure  # the replacement was compared

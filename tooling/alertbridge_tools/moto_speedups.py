@@ -45,6 +45,9 @@ as it is: Queries on an index still walk the table, only cheaper). And:
 - a Query on an index walks the whole table, sorted by the table's key (n log n), then sorts what
   matched by the index's key with the table's key after it (a total order): the first sort decides
   nothing and is skipped;
+- the request parser reads every DynamoDB attribute value (each item written, each key and
+  expression value) through the ``AttributeValue`` shape's ten members, building a copy of what
+  the wire carried; a value without binaries is taken as it is (binaries are still decoded);
 - projecting an item (what an index's KEYS_ONLY or INCLUDE projection does to every item a Query
   on it returns) converts the whole item to plain Python once per projected attribute and back:
   a projection of top-level string attributes copies them.
@@ -65,6 +68,7 @@ from typing import Any
 
 import jsonpath_ng.ext
 from moto import backends as moto_backends
+from moto.core import parse as parse_module
 from moto.core import responses, serialize
 from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb.exceptions import ItemSizeTooLarge
@@ -345,6 +349,27 @@ def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any
     ORIGINALS["BaseJSONSerializer._serialize_type_structure"](self, serialized, value, shape, key)
 
 
+def _parse_structure(self: Any, shape: Any, value: Any) -> Any:
+    """moto's JSON request parser for a structure; a DynamoDB attribute value in wire form without
+    binaries is what it parses to, so it is taken as it is (parsing copied it member by member,
+    trying each of the shape's ten members)."""
+    if shape.name == "AttributeValue" and self.MAP_TYPE is dict and _wire_ready(value):
+        return value
+    return ORIGINALS["BaseJSONParser._parse_structure"](self, shape, value)
+
+
+def _parse_map(self: Any, shape: Any, value: Any) -> Any:
+    """moto's map parser; an item (names to attribute values in wire form, no binaries) as it is."""
+    if (
+        shape.value.name == "AttributeValue"
+        and self.MAP_TYPE is dict
+        and type(value) is dict
+        and all(isinstance(name, str) and _wire_ready(member) for name, member in value.items())
+    ):
+        return value
+    return ORIGINALS["RequestParser._parse_map"](self, shape, value)
+
+
 def apply() -> bool:
     """Patch moto (once per process); False when the installed moto is not the one these fit."""
     if ORIGINALS:
@@ -378,6 +403,8 @@ def apply() -> bool:
             "Item.__init__": Item.__init__,
             "Item.project": Item.project,
             "responses.method_names_from_class": response_module.method_names_from_class,
+            "BaseJSONParser._parse_structure": parse_module.BaseJSONParser._parse_structure,
+            "RequestParser._parse_map": parse_module.RequestParser._parse_map,
         }
     )
     queue.attributes = property(_attributes)
@@ -395,5 +422,8 @@ def apply() -> bool:
     Item.__init__ = _item_init  # type: ignore[method-assign]
     Item.project = _project  # type: ignore[method-assign]
     response_module.method_names_from_class = _method_names
+    json_parser: Any = parse_module.BaseJSONParser
+    json_parser._parse_structure = _parse_structure
+    json_parser._parse_map = _parse_map
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(parse)  # type: ignore[attr-defined]
     return True
