@@ -137,18 +137,10 @@ def test_a_clean_stop_and_restart_keeps_everything(tmp_path: Path, receiver: Cal
         time.sleep(2)  # a re-read stream would publish "opened" again by now
         assert len(hook.requests) == 3, [r["body"][:120] for r in hook.requests]
         # A second stack on the same directory is refused in one line.
-        busy = subprocess.run(
-            [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", "0", "--data", str(data)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert busy.returncode == 2
-        assert busy.stderr.strip().splitlines() == [
+        assert refused(data) == (
             f"alertbridge local: {data} is in use by another alertbridge local (pid {again.proc.pid}): "
             "stop it, or choose another --data (or --ephemeral)"
-        ]
+        )
         assert again.stop() == 0
     finally:
         if again.proc.poll() is None:
@@ -311,6 +303,20 @@ def test_an_older_format_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert snapshot is not None and seen and snapshot.streams == {}
 
 
+def refused(data: Path) -> str:
+    """The one line ``alertbridge local --data DATA`` is refused with (exit 2)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", "0", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    return line
+
+
 @pytest.mark.parametrize(
     ("manifest", "says"),
     [
@@ -327,15 +333,7 @@ def test_a_data_dir_it_cannot_read_is_refused_in_one_line(
     data = tmp_path / "data"
     data.mkdir()
     (data / datadir.MANIFEST).write_text(json.dumps(manifest))
-    done = subprocess.run(
-        [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", "0", "--data", str(data)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    [line] = done.stderr.strip().splitlines()
+    line = refused(data)
     assert line.startswith(f"alertbridge local: {data} ") and says in line, line
 
 
@@ -346,15 +344,7 @@ def test_a_snapshot_others_can_have_written_is_not_read(tmp_path: Path, what: st
     data = copy_fixture(tmp_path)
     target = data if what == "directory" else data / datadir.STATE
     target.chmod(0o777 if what == "directory" else 0o666)
-    done = subprocess.run(
-        [sys.executable, "-m", "alertbridge_tools.cli", "local", "--port", "0", "--data", str(data)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    [line] = done.stderr.strip().splitlines()
+    line = refused(data)
     mode = "777" if what == "directory" else "666"
     assert line.startswith(f"alertbridge local: {target} is writable by others (mode {mode})"), line
     assert "chmod go-w" in line
