@@ -320,9 +320,18 @@ def test_items_are_built_and_refused_as_moto_does(filler: int) -> None:
     assert (built[0] == "too large") == (filler == 406_000)
 
 
-def test_index_queries_answer_as_moto_answers_them() -> None:
-    """An index Query (walked unsorted, then sorted by the index's key and the table's) gives moto's
-    pages: the same items in the same order, with the same last evaluated keys, both directions."""
+@pytest.mark.parametrize(
+    "projection",
+    [
+        {"ProjectionType": "KEYS_ONLY"},
+        {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["title", "n", "m"]},
+        {"ProjectionType": "ALL"},
+    ],
+)
+def test_index_queries_answer_as_moto_answers_them(projection: dict[str, Any]) -> None:
+    """An index Query (walked unsorted, then sorted by the index's key and the table's; projected
+    without a deep copy first) gives moto's pages: the same items in the same order, with the same
+    last evaluated keys, both directions; none of them is the table's own item."""
     assert moto_speedups.apply()
     from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -345,14 +354,21 @@ def test_index_queries_answer_as_moto_answers_them() -> None:
                         {"AttributeName": "GSI1PK", "KeyType": "HASH"},
                         {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
                     ],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    "Projection": projection,
                 }
             ],
             BillingMode="PAY_PER_REQUEST",
         )
         for n in (5, 31, 2, 17, 8, 23, 11, 40):
             # several items share an index key (ties broken by the table's key), some are not indexed
-            item = {"PK": {"S": f"inc_{n % 5}"}, "SK": {"S": f"{n:03d}"}}
+            item = {
+                "PK": {"S": f"inc_{n % 5}"},
+                "SK": {"S": f"{n:03d}"},
+                "title": {"S": f"t{n}"},
+                "n": {"N": str(n)},
+                "m": {"M": {"k": {"L": [{"S": "x"}, {"N": "1"}]}}},
+                "other": {"S": "not projected"},
+            }
             if n % 3:
                 item |= {"GSI1PK": {"S": f"SVC#{n % 2}"}, "GSI1SK": {"S": f"OPEN#{n % 4}"}}
             db.put_item(TableName="t", Item=item)
@@ -370,6 +386,8 @@ def test_index_queries_answer_as_moto_answers_them() -> None:
                     old_items, old_count, old_last = query(table, *args, **kwargs)
                     new_items, new_count, new_last = table.query(*args, **kwargs)
                     assert [i.to_json() for i in old_items] == [i.to_json() for i in new_items]
+                    stored = [i for partition in table.items.values() for i in partition.values()]
+                    assert not {id(i) for i in new_items} & {id(i) for i in stored}
                     assert (old_count, old_last) == (new_count, new_last)
                     if new_last is None:
                         break
@@ -501,3 +519,40 @@ def test_dynamodb_requests_parse_as_moto_parses_them(operation: str, params: dic
 
     assert parse(JSONParser) == parse(Moto)
     assert JSONParser._parse_structure is not Moto._parse_structure  # the replacement was compared
+
+
+RECORD = {"eventID": "1", "eventName": "MODIFY", "dynamodb": {"Keys": {"PK": ITEM["PK"]}, "NewImage": ITEM}}
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "answer"),
+    [
+        ("dynamodb", "GetItem", {"Item": ITEM}),
+        ("dynamodb", "GetItem", {"Item": {**ITEM, "raw": {"B": "AP8="}}}),
+        ("dynamodb", "Query", {"Items": [ITEM, {"PK": {"S": "b"}, "set": {"BS": ["YQ=="]}}], "Count": 2}),
+        ("dynamodb", "Query", {"Items": [{"PK": {"S": "x"}, "m": {"M": {"odd": {"Q": "?"}}}}], "Count": 1}),
+        ("dynamodb", "BatchGetItem", {"Responses": {"t": [ITEM]}, "UnprocessedKeys": {}}),
+        ("dynamodbstreams", "GetRecords", {"Records": [RECORD, {**RECORD, "dynamodb": {"OldImage": ITEM}}]}),
+    ],
+)
+def test_attribute_values_are_read_back_as_botocore_reads_them(
+    service: str, operation: str, answer: dict[str, Any]
+) -> None:
+    """The clients' side of an in-process call: botocore's own parse, binaries and unknown members
+    included (a union member botocore does not know is its SDK_UNKNOWN_MEMBER, not taken as it is)."""
+    assert moto_speedups.apply()
+    from botocore import parsers
+
+    model = boto3.client(service, region_name=REGION).meta.service_model.operation_model(operation)
+    body = json.dumps(answer).encode()
+
+    class Botocore(parsers.JSONParser):  # botocore's own methods
+        _handle_structure = moto_speedups.ORIGINALS["botocore BaseJSONParser._handle_structure"]
+        _handle_map = moto_speedups.ORIGINALS["botocore BaseJSONParser._handle_map"]
+
+    def parse(parser: type) -> Any:
+        response = {"status_code": 200, "headers": {}, "body": body}
+        return parser().parse(response, model.output_shape)
+
+    assert parse(parsers.JSONParser) == parse(Botocore)
+    assert parsers.JSONParser._handle_structure is not Botocore._handle_structure  # the patch was compared

@@ -212,6 +212,7 @@ class IncidentStore:
             "ExpressionAttributeValues": to_item(values),
             "ScanIndexForward": False,
             "Limit": limit,
+            "ProjectionExpression": "PK, SK",  # the items are read whole below
         }
         if filters:
             kwargs["FilterExpression"] = " AND ".join(filters)
