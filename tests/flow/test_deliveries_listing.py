@@ -121,6 +121,8 @@ def test_a_raw_delivery_goes_once_its_retention_ran_out_and_its_incident_stays(
     stack.advance(29 * 24 * 3600)
     assert stack.expire() == 0 and listed() == 1
     stack.advance(2 * 24 * 3600)  # past the template's default RawRetentionDays (30)
+    before = stack.activity
     assert stack.expire() == 1
+    assert stack.activity == before + 1  # the local stack's next snapshot keeps the deletion
     stack.pump()
     assert listed() == 0 and open_incidents() == 1

@@ -393,11 +393,12 @@ def _atomic_write(path: Path, chunks: list[bytes], *, keep: Path | None = None) 
 
 # --- keeping a running stack -------------------------------------------------------------------
 class Keeper:
-    """Snapshots a running local stack: every ``SNAPSHOT_SECONDS`` while functions ran, and at stop.
+    """Snapshots a running local stack: every ``SNAPSHOT_SECONDS`` after activity, and at stop.
 
     ``exclusive`` holds every emulated AWS call off while the state is pickled; ``capture`` gives
     the stack's names and the pollers' checkpoints (read then, so never ahead of the emulator's
-    state); ``activity`` grows with every function invocation (nothing ran: nothing to save)."""
+    state); ``activity`` grows with every function invocation and every item Time to Live deleted
+    (nothing changed: nothing to save)."""
 
     def __init__(
         self,
@@ -545,7 +546,7 @@ def keep(datadir: DataDir, emulator: Any, harness: Any, snapshot: Snapshot | Non
         streams = {poller.function: poller.checkpoints() for poller in harness.stream_pollers}
         return dict(harness.stack.physical), dict(harness.stack.attributes), streams
 
-    return Keeper(datadir, emulator.exclusive, capture, lambda: harness.invocations)
+    return Keeper(datadir, emulator.exclusive, capture, lambda: harness.activity)
 
 
 def banner(datadir: DataDir | None, snapshot: Snapshot | None) -> list[str]:

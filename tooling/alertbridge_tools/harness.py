@@ -129,7 +129,9 @@ class Harness:
             name: _Environments(self, name, max(1, (concurrency or {}).get(name, 1)))
             for name in stack.functions
         }
-        self.invocations = 0  # every function invocation (the local stack snapshots after activity)
+        # Grows with every function invocation and every item Time to Live deletes: the local stack
+        # snapshots after activity (a sweep alone changes the state too).
+        self.activity = 0
         self.sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
         self.handlers: dict[str, Handler] = {name: self.load(name) for name in stack.functions}
         # Lambda polls a function's queue and stream, and sends to its on-failure destination, with
@@ -214,7 +216,7 @@ class Harness:
         environments = self._environments[function]
 
         def invoke(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-            self.invocations += 1
+            self.activity += 1
             return environments.run(event)
 
         return invoke
@@ -307,7 +309,9 @@ class Harness:
 
     def expire(self) -> int:
         """DynamoDB's Time to Live, applied now (``moto_ttl``): how many expired items went."""
-        return moto_ttl.sweep(timestamps.now().timestamp())
+        swept = moto_ttl.sweep(timestamps.now().timestamp())
+        self.activity += swept
+        return swept
 
     def advance(self, seconds: float) -> None:
         """Fast-forward: ``alertbridge.timestamps.now()`` and the emulated queues' delays and
