@@ -556,3 +556,4 @@ def test_attribute_values_are_read_back_as_botocore_reads_them(
 
     assert parse(parsers.JSONParser) == parse(Botocore)
     assert parsers.JSONParser._handle_structure is not Botocore._handle_structure  # the patch was compared
+    assert moto_speedups._is_attribute_value(model.service_model.shape_for("AttributeValue"))  # and applies
