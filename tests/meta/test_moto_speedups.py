@@ -12,6 +12,7 @@ import boto3
 import pytest
 from alertbridge_tools import moto_speedups
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sqs.exceptions import InvalidAttributeName, ReceiptHandleIsInvalid
@@ -129,6 +130,36 @@ def test_delete_message_matches_moto(sqs: Any) -> None:
     for delete in (moto_speedups.ORIGINALS["Queue.delete_message"], type(queue).delete_message):
         with pytest.raises(ReceiptHandleIsInvalid):
             delete(queue, "not-a-handle")
+
+
+def test_deleted_handles_are_forgotten_after_the_retention_period(
+    sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second delete of a deleted message's handle still succeeds, as on moto, for the queue's
+    retention period from the delete; then the handle is forgotten (moto kept them all for good)."""
+    url = sqs.create_queue(QueueName="kept", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    queue = _backend().get_queue("kept")
+    queue.deleted_messages.add("from-a-snapshot")  # remembered before the record of when existed
+    clock = [1_000_000.0]
+    monkeypatch.setattr(moto_speedups, "_now_ms", lambda: clock[0] * 1000)
+
+    def delete_one(body: str) -> str:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+        [got] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=got["ReceiptHandle"])
+        return str(got["ReceiptHandle"])
+
+    first = delete_one("a")
+    clock[0] += 30
+    second = delete_one("b")
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first)  # again: accepted
+    assert {first, second, "from-a-snapshot"} <= queue.deleted_messages
+    clock[0] += 31  # 61 s after the first delete, 31 s after the second
+    third = delete_one("c")
+    assert queue.deleted_messages == {second, third}
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=second)  # still within its period
+    with pytest.raises(ClientError, match="ReceiptHandleIsInvalid"):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=first)  # forgotten: as moto answers an unknown one
 
 
 def test_jsonpath_expressions_are_parsed_once() -> None:
