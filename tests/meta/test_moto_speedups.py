@@ -359,10 +359,12 @@ def test_items_are_built_and_refused_as_moto_does(filler: int) -> None:
         {"ProjectionType": "ALL"},
     ],
 )
-def test_index_queries_answer_as_moto_answers_them(projection: dict[str, Any]) -> None:
+def test_index_queries_answer_as_moto_answers_them(
+    projection: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An index Query (walked unsorted, then sorted by the index's key and the table's; projected
-    without a deep copy first) gives moto's pages: the same items in the same order, with the same
-    last evaluated keys, both directions; none of them is the table's own item."""
+    without a deep copy first, except on an ALL index) gives moto's pages: the same items in the
+    same order, with the same last evaluated keys, both directions; none is the table's own item."""
     assert moto_speedups.apply()
     from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -390,8 +392,8 @@ def test_index_queries_answer_as_moto_answers_them(projection: dict[str, Any]) -
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-        for n in (5, 31, 2, 17, 8, 23, 11, 40):
-            # several items share an index key (ties broken by the table's key), some are not indexed
+        for n in (5, 31, 2, 17, 8, 23, 11, 40, 9, 12):
+            # several items share an index key (ties broken by the table's key), 9 and 12 are not indexed
             item = {
                 "PK": {"S": f"inc_{n % 5}"},
                 "SK": {"S": f"{n:03d}"},
@@ -405,6 +407,14 @@ def test_index_queries_answer_as_moto_answers_them(projection: dict[str, Any]) -
             db.put_item(TableName="t", Item=item)
         table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables["t"]
         query = moto_speedups.ORIGINALS["Table.query"]
+        item_copy = moto_speedups.ORIGINALS["Item.__deepcopy__"]
+        copies = [0]
+
+        def counted(item: Any, memo: dict[int, Any]) -> Any:
+            copies[0] += 1
+            return item_copy(item, memo)
+
+        monkeypatch.setitem(moto_speedups.ORIGINALS, "Item.__deepcopy__", counted)
         for pk in ("SVC#0", "SVC#1"):
             for forward in (True, False):
                 start = None
@@ -423,7 +433,23 @@ def test_index_queries_answer_as_moto_answers_them(projection: dict[str, Any]) -
                     if new_last is None:
                         break
                     start = new_last
-        assert len(table.all_items()) == 8  # outside a Query: every item, sorted
+        copied_by_moto = copies[0]  # the original query's copies, counted as well
+        copies[0] = 0
+        for pk in ("SVC#0", "SVC#1"):
+            table.query(
+                DynamoType({"S": pk}),
+                None,
+                [],
+                10,
+                None,
+                True,
+                None,
+                index_name="GSI1",
+                hash_key_conditions=[("GSI1PK", DynamoType({"S": pk}))],
+            )
+        assert copied_by_moto > 0
+        assert copies[0] == (0 if projection["ProjectionType"] != "ALL" else 8)  # the indexed items
+        assert len(table.all_items()) == 10  # outside a Query: every item, sorted
         assert table.all_items() == moto_speedups.ORIGINALS["Table.all_items"](table)
 
 
