@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -119,8 +118,8 @@ def test_key_and_title_precedence(fields: dict[str, Any], key: str, title: str) 
 def test_retries_within_a_minute_count_once_and_a_later_refire_counts_again() -> None:
     first = delivery(sample("stathat-alert.json"))
     a = one_draft(stathat.map_delivery(first))
-    retry = one_draft(stathat.map_delivery(replace(first, received_at=RECEIVED + timedelta(seconds=20))))
-    later = one_draft(stathat.map_delivery(replace(first, received_at=RECEIVED + timedelta(minutes=5))))
+    retry = one_draft(stathat.map_delivery(first._replace(received_at=RECEIVED + timedelta(seconds=20))))
+    later = one_draft(stathat.map_delivery(first._replace(received_at=RECEIVED + timedelta(minutes=5))))
     assert a.vendor_id == retry.vendor_id == vendor_id("alert:k3Dq", sample("stathat-alert.json"))
     assert later.vendor_id.startswith("alert:k3Dq|2024-05-14T10:08Z|")
     assert a.dedup_key == later.dedup_key

@@ -6,9 +6,9 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alertbridge.decisions import TIMELINE_LIMIT, Decision, decide, incident_id, manual, parse_incident_id
+from alertbridge.decisions import TIMELINE_LIMIT, Decision, decide, manual
 from alertbridge.models.alert import CanonicalAlert
-from alertbridge.models.incident import Incident, Status
+from alertbridge.models.incident import Incident, Status, incident_id, parse_incident_id
 from alertbridge.models.parts import Action, Severity
 from alertbridge.models.records import RecoveryPolicy
 from hypothesis import given, settings

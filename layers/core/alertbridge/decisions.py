@@ -19,13 +19,12 @@ signal implies, and at most one incident is open.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from alertbridge.models.incident import Incident, Status, TimelineEntry
+from alertbridge.models.incident import Incident, Status, TimelineEntry, incident_id
 from alertbridge.models.parts import Action, Severity, explain
 
 if TYPE_CHECKING:  # the alerts come validated: the checker's timeouts never build the alert model
@@ -51,8 +50,7 @@ Result = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(NamedTuple):
     event_id: str
     result: Result
     incident_id: str | None
@@ -75,25 +73,6 @@ class Decision:
         for applied in self.results:
             out[applied.result] = out.get(applied.result, 0) + 1
         return out
-
-
-def key_id(service_id: str, dedup_key: str) -> str:
-    """Stable, short id of a (service, dedup_key): the partition of its episodes."""
-    digest = hashlib.sha256(f"{service_id}\x00{dedup_key}".encode()).hexdigest()
-    return f"inc_{digest[:20]}"
-
-
-def incident_id(service_id: str, dedup_key: str, seq: int) -> str:
-    return f"{key_id(service_id, dedup_key)}-{seq}"
-
-
-def parse_incident_id(value: str) -> tuple[str, int] | None:
-    """(key id, seq) of an incident id, or None when it is not one."""
-    head, sep, tail = value.rpartition("-")
-    if not sep or not tail.isdigit() or not head.startswith("inc_") or len(head) != 24:
-        return None
-    seq = int(tail)
-    return (head, seq) if seq > 0 else None
 
 
 def order(alerts: Iterable[CanonicalAlert]) -> list[CanonicalAlert]:

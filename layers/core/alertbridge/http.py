@@ -5,12 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What a webhook or API call answers: an HTTP status and a JSON body."""
 
     status: int

@@ -182,8 +182,9 @@ class Ingest:
         stays in the outcomes, off the bus."""
         if not result.alerts:
             return
-        rule_set = self._rules.get(source.service_id, cached=True)
-        if rule_set.rules:  # the evaluator loads with the first service that has rules (bench/rules.py)
+        # The rule models and the evaluator load with the first service that has rules (bench/rules.py)
+        rule_set = self._rules.find(source.service_id, cached=True)
+        if rule_set and rule_set.rules:
             from alertbridge import rules  # noqa: PLC0415
 
             rules.apply(result, rule_set, lambda: rules.vendor_objects_of(self.mapping, delivery))

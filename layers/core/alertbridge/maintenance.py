@@ -13,8 +13,6 @@ Intervals are half-open: a window is active from its start (inclusive) to its en
 No AWS here; ``store.maintenance`` keeps windows, ``ingest`` holds alerts in them back.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta

@@ -23,9 +23,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -55,8 +54,7 @@ ESCALATING = frozenset({"incident.opened", "incident.reopened"})
 SEND_WORKERS = 16
 
 
-@dataclass(frozen=True)
-class Publish:
+class Publish(NamedTuple):
     """An SNS publish for an email or SMS channel (SNS routes it by the channel_id attribute)."""
 
     channel_id: str
@@ -346,7 +344,7 @@ class Notifier:
         if outcome == "sent":
             self._notes.mark_sent(job.key, channel.id, at)
         elif outcome == "retry" and job.attempt < self._max_attempts:
-            retry = replace(job, attempt=job.attempt + 1)
+            retry = job._replace(attempt=job.attempt + 1)
             self._queue.enqueue(retry.message(), delay=http.backoff(job.attempt, attempt.retry_after))
         elif outcome == "retry":
             self._queue.dead_letter(job.message())

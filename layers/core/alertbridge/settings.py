@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 MAX_BODY_BYTES = 1024 * 1024  # a webhook body larger than this is a 413 (API Gateway allows 10 MB)
 
@@ -19,8 +19,7 @@ class MissingSetting(RuntimeError):
     """A variable the function needs is not set (template.yaml sets it on AWS)."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     table: str
     bus: str
     raw_bucket: str | None

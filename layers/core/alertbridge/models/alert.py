@@ -5,8 +5,6 @@ it and a test fails when the two drift. Additive, optional fields keep ``schema_
 anything else is a new version.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints

@@ -4,8 +4,6 @@ A channel's target (webhook URL, HMAC secret, PagerDuty routing key, phone numbe
 secret: it is never in a repr, and the API shows channels only through ``masked_view``.
 """
 
-from __future__ import annotations
-
 import re
 import secrets
 from enum import StrEnum
@@ -97,7 +95,7 @@ class Channel(BaseModel):
             raise ValueError("events must name at least one event type")
         return self
 
-    def masked_view(self) -> ChannelView:
+    def masked_view(self) -> "ChannelView":
         return ChannelView(
             id=self.id,
             service_id=self.service_id,

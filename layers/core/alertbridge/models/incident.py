@@ -1,9 +1,10 @@
-"""Incidents as kept in DynamoDB: one item per episode of a (service, dedup key), and the summary
-the table's index projects of it. Loaded by the incident, management and status functions only.
+"""Incidents as kept in DynamoDB: one item per episode of a (service, dedup key), the summary the
+table's index projects of it, and an incident's id. Loaded by the functions that read incidents or
+their events (never by ingest); the id's format is here so that those which only name an incident
+(the notifier's attempt records) load none of the incident logic.
 """
 
-from __future__ import annotations
-
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 
@@ -106,3 +107,23 @@ class IncidentSummary(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.status.is_open
+
+
+# An incident's identity: its key's id (the partition of its episodes) and the episode's seq.
+def key_id(service_id: str, dedup_key: str) -> str:
+    """Stable, short id of a (service, dedup_key): the partition of its episodes."""
+    digest = hashlib.sha256(f"{service_id}\x00{dedup_key}".encode()).hexdigest()
+    return f"inc_{digest[:20]}"
+
+
+def incident_id(service_id: str, dedup_key: str, seq: int) -> str:
+    return f"{key_id(service_id, dedup_key)}-{seq}"
+
+
+def parse_incident_id(value: str) -> tuple[str, int] | None:
+    """(key id, seq) of an incident id, or None when it is not one."""
+    head, sep, tail = value.rpartition("-")
+    if not sep or not tail.isdigit() or not head.startswith("inc_") or len(head) != 24:
+        return None
+    seq = int(tail)
+    return (head, seq) if seq > 0 else None

@@ -11,9 +11,7 @@ more than one (a reopen that also changes the severity, say). The same committed
 gives the same events, so the same ids.
 """
 
-from __future__ import annotations
-
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal, Self, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -66,7 +64,7 @@ class IncidentSnapshot(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, incident: Incident) -> IncidentSnapshot:
+    def of(cls, incident: Incident) -> Self:
         return cls.model_validate(
             incident.model_dump(include=set(cls.model_fields) - {"links"})
             | {"links": [Link.model_validate(link) for link in incident.links]}

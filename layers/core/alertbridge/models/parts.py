@@ -6,8 +6,6 @@ notifier and the checker never validate an alert. They are still the alert's con
 ``schema/canonical-alert.v1.json`` includes them.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated, Literal
 

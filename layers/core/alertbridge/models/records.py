@@ -5,8 +5,6 @@ These are plain pydantic models; ``alertbridge.store`` maps them to items and ke
 ingest functions do not use builds its validator on first use (``defer_build``), not at import.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Literal
 

@@ -3,8 +3,6 @@ them; ``store.rules`` keeps them). What a rule's fields may hold beyond their ty
 that compiles, a route to another existing service) is checked by ``alertbridge.rules.check`` and
 ``operations.add_rule``."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated
 

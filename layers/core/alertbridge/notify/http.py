@@ -18,8 +18,7 @@ import math
 import random
 import socket
 import time
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import urllib3
@@ -38,8 +37,7 @@ Outcome = Literal["sent", "retry", "failed"]
 _rng = random.SystemRandom()
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(NamedTuple):
     outcome: Outcome
     status_code: int | None = None
     retry_after: int | None = None  # seconds, from the receiver's Retry-After

@@ -3,14 +3,12 @@ module so that the scheduled checker, which enqueues escalations, loads none of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from alertbridge.models.incident_event import IncidentEvent
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One thing to send on one channel: an event (or an escalation of one), or a window's digest.
 
     ``key`` names what is sent, for "sent once": the event id, ``esc.<incident>.<epoch>.<step>``

@@ -8,7 +8,6 @@ timeline lines the caller picked) into an ``Outbound`` request; ``notify.http`` 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -29,8 +28,7 @@ _LABELS: dict[EventType, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Outbound:
+class Outbound(NamedTuple):
     """One HTTP POST to make. The URL and headers can hold credentials (a Slack webhook path, a
     signature), so the repr shows only the host and the size."""
 
@@ -42,8 +40,7 @@ class Outbound:
         return f"Outbound(host={urlsplit(self.url).hostname!r}, bytes={len(self.body)})"
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """What a message shows beyond the event: chosen by the caller, who reads the service and the
     incident's timeline (the event carries neither, to stay small)."""
 
@@ -60,8 +57,7 @@ class DigestItem(NamedTuple):
     type: EventType
 
 
-@dataclass(frozen=True)
-class Digest:
+class Digest(NamedTuple):
     """The events over a channel's rate cap in one minute window, sent as one message."""
 
     channel_id: str

@@ -28,8 +28,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, get_args
 
-from alertbridge.decisions import key_id
-from alertbridge.models.incident import IncidentSummary, Status
+from alertbridge.models.incident import IncidentSummary, Status, key_id
 from alertbridge.models.parts import Severity
 from alertbridge.models.records import PublicPhase, PublicUpdate, Service, StatusPageSettings
 from alertbridge.timestamps import iso

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -83,8 +82,7 @@ def chunks(entries: Sequence[PutEventsRequestEntryTypeDef]) -> list[list[PutEven
     return out
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(NamedTuple):
     """What :meth:`Publisher.put` did: every entry before ``first_failed`` is on the bus; that one
     was refused even after retries (``None``: all were taken). Entries after it may or may not be
     on the bus: the call that refused it may have taken some, and no later call was made."""

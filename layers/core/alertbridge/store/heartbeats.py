@@ -12,9 +12,8 @@ names are orphans; the checker drops them unread (one read of the seen item, one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -27,8 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 
-@dataclass(frozen=True)
-class Seen:
+class Seen(NamedTuple):
     seen_at: datetime | None = None
     heartbeat_at: datetime | None = None
     due_at: datetime | None = None

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from alertbridge.decisions import Decision, key_id, parse_incident_id
-from alertbridge.models.incident import Incident, IncidentSummary, Status
+from alertbridge.decisions import Decision
+from alertbridge.models.incident import Incident, IncidentSummary, Status, key_id, parse_incident_id
 from alertbridge.store.sources import NotFound
 from alertbridge.store.table import (
     GSI1,

@@ -18,11 +18,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from alertbridge.decisions import parse_incident_id
+from alertbridge.models.incident import parse_incident_id
 from alertbridge.store.due import DueIndex
 from alertbridge.store.table import from_item, to_item
 from alertbridge.timestamps import iso
@@ -34,8 +33,7 @@ SENT_DAYS = 14
 WINDOW_DAYS = 1
 
 
-@dataclass(frozen=True)
-class AttemptRecord:
+class AttemptRecord(NamedTuple):
     incident_id: str
     channel_id: str
     event_id: str

@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from alertbridge.models.rule import RuleSet
 from alertbridge.store.table import from_item, to_item
 from alertbridge.timestamps import now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from alertbridge.models.rule import RuleSet
 
 CACHE_SECONDS = 60.0
 
@@ -26,7 +27,7 @@ class RuleStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._db = client
         self._table = table
-        self._cache: dict[str, tuple[datetime, RuleSet]] = {}
+        self._cache: dict[str, tuple[datetime, RuleSet | None]] = {}
 
     @staticmethod
     def key(service_id: str) -> dict[str, Any]:
@@ -34,15 +35,23 @@ class RuleStore:
 
     def get(self, service_id: str, *, cached: bool = False) -> RuleSet:
         """The service's rules (an empty set at version 0 when it has none)."""
+        from alertbridge.models.rule import RuleSet  # noqa: PLC0415  (see find)
+
+        return self.find(service_id, cached=cached) or RuleSet.model_construct(service_id=service_id)
+
+    def find(self, service_id: str, *, cached: bool = False) -> RuleSet | None:
+        """The service's rules, or None when it never had any: what ingest asks of every delivery.
+        The rule models load with the first service that has rules, not in every cold start."""
         hit = self._cache.get(service_id)
         moment = now()
         if cached and hit and hit[0] > moment:
             return hit[1]
         resp = self._db.get_item(TableName=self._table, Key=self.key(service_id), ConsistentRead=True)
+        found = None
         if "Item" in resp:
+            from alertbridge.models.rule import RuleSet  # noqa: PLC0415
+
             found = RuleSet.model_validate(from_item(resp["Item"]))
-        else:  # no rules: nothing to validate (and no validator to build)
-            found = RuleSet.model_construct(service_id=service_id)
         self._cache[service_id] = (moment + timedelta(seconds=CACHE_SECONDS), found)
         return found
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
@@ -40,14 +40,13 @@ Text = Annotated[str, BeforeValidator(as_text)]
 """A display or key field of a vendor model: any JSON value reads as text (see ``as_text``)."""
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """One webhook delivery as a mapping sees it: the raw bytes and lowercased headers."""
 
     body: bytes
     headers: Mapping[str, str]
     received_at: datetime
-    settings: SourceSettings = field(default_factory=SourceSettings)
+    settings: SourceSettings = SourceSettings()  # frozen: one default shared by all
 
     @property
     def content_type(self) -> str:
@@ -75,16 +74,14 @@ class Draft:
     recoverable: bool = True
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(NamedTuple):
     """Understood, deliberately not published (e.g. Heroku build pending, a filtered severity)."""
 
     reason: str
     vendor_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Rejected:
+class Rejected(NamedTuple):
     """One element of a batch that cannot be read; the rest of the batch still goes through."""
 
     reason: str

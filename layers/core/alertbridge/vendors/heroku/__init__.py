@@ -9,8 +9,6 @@ reason. The event id (``webhook_metadata.event.id``) survives retries, so a retr
 Unknown fields are ignored: Heroku adds data without warning.
 """
 
-from __future__ import annotations
-
 import base64
 import hashlib
 import hmac

@@ -6,8 +6,6 @@ the alert ``id`` is the dedup key. ``details`` is HTML-escaped (Go html/template
 name in the 422.
 """
 
-from __future__ import annotations
-
 import html
 from typing import Any, Literal
 

@@ -9,8 +9,6 @@ an identical retry within the minute counts once, a different body in that minut
 right after a manual resolve) counts, and a later re-fire counts again.
 """
 
-from __future__ import annotations
-
 import hashlib
 import re
 from datetime import UTC

@@ -9,8 +9,6 @@ alone; the rest of the batch goes through. The source's severity filter (e.g. ``
 the other severities as ignored.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError

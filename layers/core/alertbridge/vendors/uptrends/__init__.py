@@ -6,8 +6,6 @@ that never opens one. An error and its Ok share ``incident.key``, the dedup key;
 monitor (``monitor.guid``) is. ``timestampUtc`` is ISO-8601 without a zone, in UTC.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
