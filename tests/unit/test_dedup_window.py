@@ -5,9 +5,9 @@ one open incident."""
 
 from __future__ import annotations
 
-from alertbridge.decisions import WINDOW_RULE, decide, incident_id
+from alertbridge.decisions import WINDOW_RULE, decide
 from alertbridge.models.alert import CanonicalAlert
-from alertbridge.models.incident import Incident, Status
+from alertbridge.models.incident import Incident, Status, incident_id
 from alertbridge.models.parts import Action
 from alertbridge.models.records import RecoveryPolicy
 from hypothesis import given, settings

@@ -8,6 +8,7 @@ timeline lines the caller picked) into an ``Outbound`` request; ``notify.http`` 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -28,9 +29,11 @@ _LABELS: dict[EventType, str] = {
 }
 
 
-class Outbound(NamedTuple):
+@dataclass(frozen=True)
+class Outbound:
     """One HTTP POST to make. The URL and headers can hold credentials (a Slack webhook path, a
-    signature), so the repr shows only the host and the size."""
+    signature), so the repr shows only the host and the size. A dataclass, not a NamedTuple like
+    the other records: a tuple gives its fields out (iteration, ``_asdict``, ``json.dumps``)."""
 
     url: str
     headers: dict[str, str]
