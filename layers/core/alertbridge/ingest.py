@@ -184,7 +184,7 @@ class Ingest:
             return
         # The rule models and the evaluator load with the first service that has rules (bench/rules.py)
         rule_set = self._rules.find(source.service_id, cached=True)
-        if rule_set and rule_set.rules:
+        if rule_set is not None and rule_set.rules:
             from alertbridge import rules  # noqa: PLC0415
 
             rules.apply(result, rule_set, lambda: rules.vendor_objects_of(self.mapping, delivery))

@@ -37,7 +37,8 @@ class RuleStore:
         """The service's rules (an empty set at version 0 when it has none)."""
         from alertbridge.models.rule import RuleSet  # noqa: PLC0415  (see find)
 
-        return self.find(service_id, cached=cached) or RuleSet.model_construct(service_id=service_id)
+        found = self.find(service_id, cached=cached)
+        return found if found is not None else RuleSet.model_construct(service_id=service_id)
 
     def find(self, service_id: str, *, cached: bool = False) -> RuleSet | None:
         """The service's rules, or None when it never had any: what ingest asks of every delivery.
