@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from alertbridge import rules
 from alertbridge.models.alert import CanonicalAlert
+from alertbridge.models.delivery import OUTCOMES, AlertOutcome
 from alertbridge.models.parts import Action, AppliedRule, Severity, explain
-from alertbridge.models.records import OUTCOMES, AlertOutcome
 from alertbridge.models.rule import Rule, RuleSet
 from alertbridge.normalize import Normalized
 from hypothesis import given

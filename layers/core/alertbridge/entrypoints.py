@@ -69,7 +69,7 @@ def ingest_handler(mapping: VendorMapping) -> Handler:
 
 
 def _count(metrics: EphemeralMetrics, answer: Answer) -> None:
-    from alertbridge.models.records import OUTCOMES  # noqa: PLC0415  (the ingest functions' records)
+    from alertbridge.models.delivery import OUTCOMES  # noqa: PLC0415  (the ingest functions' records)
 
     if answer.status == 503:  # kept unpublished: the service's rules could not be read
         metrics.add_metric(name="rules_unavailable", unit=MetricUnit.Count, value=1)

@@ -31,8 +31,9 @@ from pydantic import ValidationError
 
 from alertbridge import vendors
 from alertbridge.http import Answer
+from alertbridge.models.delivery import DeliveryRecord, Outcome
 from alertbridge.models.parts import Action
-from alertbridge.models.records import DeliveryRecord, Outcome, Source
+from alertbridge.models.records import Source
 from alertbridge.normalize import Normalized, normalize
 from alertbridge.observability import logger
 from alertbridge.settings import MAX_BODY_BYTES

@@ -21,7 +21,8 @@ from alertbridge.models.alert import (
     CanonicalAlert,
     raw_ref,
 )
-from alertbridge.models.records import Outcome, Source
+from alertbridge.models.delivery import Outcome
+from alertbridge.models.records import Source
 from alertbridge.text import cut
 from alertbridge.vendors.base import Delivery, Draft, Ignored, PayloadError, VendorMapping
 

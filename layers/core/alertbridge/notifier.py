@@ -241,8 +241,8 @@ class Notifier:
         window's digest, or, for a machine channel, re-enqueued for a later window)."""
         assert job.event is not None
         window = RateWindow.at(at.timestamp())
-        sent = self._notes.count(channel.id, window.index, at) - 1
-        if RateWindow(window.index, sent).decide(channel.rate_per_minute) == "send":
+        sent = self._notes.count(channel.id, window.minute, at) - 1
+        if RateWindow(window.minute, sent).decide(channel.rate_per_minute) == "send":
             return False
         wait = (window.end - at).total_seconds()
         if channel.kind in MACHINE_KINDS:
@@ -257,9 +257,9 @@ class Notifier:
             "severity": incident.severity.value,
             "type": job.event.type,
         }
-        self._notes.add_to_digest(channel.id, window.index, job.event.id, entry, at)
+        self._notes.add_to_digest(channel.id, window.minute, job.event.id, entry, at)
         if sent == channel.rate_per_minute:  # the window's first overflow schedules its flush
-            flush = Job(f"digest.{channel.id}.{window.index}", channel.id, window=window.index)
+            flush = Job(f"digest.{channel.id}.{window.minute}", channel.id, window=window.minute)
             self._queue.enqueue(flush.message(), delay=wait + 1)
         self._notes.record(_record(job, channel, http.Attempt("sent"), at, outcome="digested"))
         return True

@@ -22,10 +22,10 @@ from alertbridge.heartbeats import Heartbeats
 from alertbridge.http import Answer
 from alertbridge.ingest import Ingest
 from alertbridge.models.alert import CanonicalAlert
+from alertbridge.models.delivery import DeliveryRecord
 from alertbridge.models.incident import Incident
 from alertbridge.models.parts import Severity
 from alertbridge.models.records import (
-    DeliveryRecord,
     PublicPhase,
     PublicUpdate,
     RecoveryPolicy,

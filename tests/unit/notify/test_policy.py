@@ -48,12 +48,12 @@ def test_test_incidents_only_to_channels_that_ask() -> None:
 def test_rate_window_sends_up_to_the_cap_then_digests() -> None:
     now = 1_767_268_859.9  # 12:00:59.9
     window = RateWindow.at(now)
-    assert window.index == 1_767_268_800 // 60
+    assert window.minute == 1_767_268_800 // 60
     assert window.start == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     assert window.end == datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
     assert RateWindow.at(now, sent=19).decide(20) == "send"
     assert RateWindow.at(now, sent=20).decide(20) == "digest"
-    assert RateWindow.at(now + 0.1, sent=0).index == window.index + 1  # a new minute: a new count
+    assert RateWindow.at(now + 0.1, sent=0).minute == window.minute + 1  # a new minute: a new count
     with pytest.raises(ValueError, match="at least 1"):
         window.decide(0)
 

@@ -1,5 +1,5 @@
-"""What alertbridge keeps in DynamoDB of services, alert sources and deliveries (the incidents are
-in ``models.incident``, which the ingest functions never import).
+"""What alertbridge keeps in DynamoDB of services and alert sources (deliveries are in
+``models.delivery``; the incidents in ``models.incident``, which the ingest functions never import).
 
 These are plain pydantic models; ``alertbridge.store`` maps them to items and keys. A model the
 ingest functions do not use builds its validator on first use (``defer_build``), not at import.
@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertbridge.models.parts import Action, AppliedRule, Severity
+from alertbridge.models.parts import Severity
 
 RecoveryPolicy = Literal["resolve", "monitor"]
 # Source kinds whose incidents do not affect the public status unless an operator says so: an
@@ -86,44 +86,6 @@ class Source(BaseModel):
 def counts_on_status(kind: str, affects_status: bool | None) -> bool:
     """Whether a source's incidents affect the public status: its setting, else its kind's default."""
     return kind not in STATUS_SILENT_KINDS if affects_status is None else affects_status
-
-
-Outcome = Literal["accepted", "ignored", "suppressed", "rejected"]
-OUTCOMES: tuple[Outcome, ...] = ("accepted", "ignored", "suppressed", "rejected")
-
-
-class AlertOutcome(BaseModel):
-    """The fate of one vendor alert in a delivery (a Threat Stack batch of N has N of them)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    index: int
-    outcome: Outcome
-    reason: str | None = None
-    event_id: str | None = None
-    action: Action | None = None
-    dedup_key: str | None = None
-    service_id: str | None = None  # the service a route rule moved it to
-    rules: list[AppliedRule] = Field(default_factory=list)  # the rules that changed or suppressed it
-
-
-class DeliveryRecord(BaseModel):
-    """One webhook delivery as received, with what became of it. The raw body is stored beside it."""
-
-    id: str
-    service_id: str
-    source_id: str
-    source: str
-    received_at: datetime
-    headers: dict[str, str]
-    body_size: int
-    outcome: Outcome
-    reason: str | None = None
-    status_code: int
-    alerts: list[AlertOutcome] = Field(default_factory=list)
-    published: bool = False
-    test: bool = False
-    replays: int = 0
 
 
 # --- the public status page ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from alertbridge.models.channel import Channel
 from alertbridge.models.incident_event import IncidentEvent
@@ -40,21 +40,20 @@ def wants(channel: Channel, event: IncidentEvent) -> bool:
     return severity.rank >= channel.min_severity.rank
 
 
-@dataclass(frozen=True)
-class RateWindow:
+class RateWindow(NamedTuple):
     """One channel's current minute window and how many messages it has already sent in it."""
 
-    index: int
+    minute: int  # the window: minutes since the epoch
     sent: int = 0
 
     @classmethod
     def at(cls, now: float, sent: int = 0) -> RateWindow:
         """The window containing unix time ``now`` (seconds)."""
-        return cls(index=math.floor(now / WINDOW_SECONDS), sent=sent)
+        return cls(minute=math.floor(now / WINDOW_SECONDS), sent=sent)
 
     @property
     def start(self) -> datetime:
-        return datetime.fromtimestamp(self.index * WINDOW_SECONDS, tz=UTC)
+        return datetime.fromtimestamp(self.minute * WINDOW_SECONDS, tz=UTC)
 
     @property
     def end(self) -> datetime:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from alertbridge.models.records import DeliveryRecord
+from alertbridge.models.delivery import DeliveryRecord
 from alertbridge.store.sources import NotFound
 from alertbridge.store.table import decode_cursor, encode_cursor, from_item, to_item
 from alertbridge.timestamps import now

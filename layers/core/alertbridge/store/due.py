@@ -16,9 +16,8 @@ retries what a dead run left). Imports nothing heavy: the ingest functions use i
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -32,14 +31,13 @@ DUE_SHARDS = 4  # spreads due items over partitions; the checker reads each shar
 LEASE_SECONDS = 120  # a claimed due item is retried by a later run if its claimer died
 
 
-@dataclass(frozen=True)
-class DueItem:
+class DueItem(NamedTuple):
     shard: int
     sk: str
     kind: str  # esc, src, quiet
     subject: str  # the incident id (esc, quiet) or the source id (src)
     due: datetime
-    attrs: dict[str, Any] = field(default_factory=dict)  # what the kind keeps beside (esc: step, epoch)
+    attrs: dict[str, Any]  # what the kind keeps beside (esc: step, epoch)
 
 
 def shard_of(subject: str) -> int:
