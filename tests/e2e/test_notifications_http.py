@@ -140,6 +140,7 @@ def test_formats_retries_and_digest_over_http(
         "--events", "opened", "--rate-per-minute", "1",
     )  # fmt: skip
 
+    local.harness.start_of_minute()  # q:1 to q:3 in one rate window, whatever the wall clock says
     first = fire(local, token, "q:1")
     assert wait_for(lambda: teams.requests and pd.requests and flaky.requests and capped.requests)
     card = teams.bodies()[0]["attachments"][0]

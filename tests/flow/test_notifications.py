@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import jsonschema
 import pytest
-from alertbridge import runtime, timestamps
+from alertbridge import runtime
 from alertbridge.incident_events import derive
 from alertbridge.models.incident import Incident
 from alertbridge.models.incident_event import IncidentEvent
@@ -109,6 +109,7 @@ def test_every_channel_item_matches_its_row_in_the_data_model_doc(
     from tests.meta.test_data_model_doc import documented_kinds
 
     slack = add(stack, service_id, "slack", url=receiver().url, rate_per_minute=1)
+    stack.start_of_minute()  # "a" and "b" in one window, so "b" is digested
     stack.call(
         "PUT",
         f"/api/services/{service_id}/escalation",
@@ -293,9 +294,8 @@ def test_a_storm_of_1000_incidents_is_cap_messages_and_one_digest_per_minute(
     moto_speedups.apply()  # as the local stack's emulator: a deep queue without moto's walks
     slack = receiver()
     add(stack, service_id, "slack", url=slack.url)  # default cap: 20 a minute
-    # A window is a wall-clock minute: start at one's beginning, so that a message sent just
-    # before a window ends is not counted (at its receipt) in the next one.
-    stack.advance(60 - timestamps.now().second - timestamps.now().microsecond / 1e6 + 0.5)
+    # A message sent just before a window ends would be counted (at its receipt) in the next one.
+    stack.start_of_minute()
     events = storm(stack, service_id, 1000)
     stack.pump()
     stack.advance(61)  # the last window ends: its digest is flushed
@@ -324,8 +324,7 @@ def test_machine_channels_are_delayed_to_later_windows_never_digested(
 ) -> None:
     hook = receiver()
     add(stack, service_id, "webhook", url=hook.url, rate_per_minute=20)
-    # A window is a wall-clock minute: start at one's beginning, so no pump spans two.
-    stack.advance(60 - timestamps.now().second - timestamps.now().microsecond / 1e6 + 0.5)
+    stack.start_of_minute()  # no pump spans two windows
     storm(stack, service_id, 50)
     per_window = []
     for _ in range(4):

@@ -313,6 +313,12 @@ class Harness:
         self.activity += swept
         return swept
 
+    def start_of_minute(self) -> None:
+        """Fast-forward to half a second into the next wall-clock minute: a channel's rate window
+        is one such minute, so what a test sends next falls into one window, not across two."""
+        moment = timestamps.now()
+        self.advance(60 - moment.second - moment.microsecond / 1e6 + 0.5)
+
     def advance(self, seconds: float) -> None:
         """Fast-forward: ``alertbridge.timestamps.now()`` and the emulated queues' delays and
         visibility timeouts move ``seconds`` ahead (escalation after N minutes, a retry's backoff,
