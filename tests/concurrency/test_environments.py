@@ -88,3 +88,12 @@ def test_the_first_environment_is_the_harness_handler_even_when_replaced() -> No
     environments = _Environments(harness, "Fn", 3)
     harness.handlers["Fn"] = lambda _event, _context: {"by": "replaced"}
     assert environments.run({}) == {"by": "replaced"}
+
+
+def test_an_invocations_context_counts_down_from_the_functions_timeout() -> None:
+    """What Powertools' idempotency reads to let an in-progress record expire with its Lambda."""
+    harness = _harness([])
+    environments = _Environments(harness, "Fn", 1, timeout=29)
+    harness.handlers["Fn"] = lambda _event, context: {"left": context.get_remaining_time_in_millis()}
+    left = environments.run({})["left"]
+    assert 28_000 < left <= 29_000

@@ -133,6 +133,23 @@ def test_ack_resolve_rotate_replay_and_test_alert(local: LocalStack) -> None:
     assert tests and all(i["dedup_key"].startswith("test:") for i in tests)
 
 
+def test_a_public_update_run_again_with_its_idempotency_key_is_posted_once(local: LocalStack) -> None:
+    service = ab(local, "services", "create", "ledger")
+    ts = ab(local, "sources", "add", service["id"], "threatstack")
+    assert post_webhook(ts["webhook_url"], load_event("threatstack", "bare-alert", "x"))[0] == 202
+    [incident] = wait_for(lambda: ab(local, "incidents", "list", "--service", service["id"]))
+    update = ("incidents", "update", incident["id"], "--public", "Rolling back the deploy.")
+    first = ab(local, "--idempotency-key", "deploy-42", *update)
+    assert ab(local, "--idempotency-key", "deploy-42", *update) == first  # e.g. a script run again
+    shown = ab(local, "incidents", "show", incident["id"])
+    assert [u["message"] for u in shown["public_updates"]] == ["Rolling back the deploy."]
+    other = ("incidents", "update", incident["id"], "--public", "Fixed.")
+    assert ab(local, "--idempotency-key", "deploy-42", *other, code=1) is None  # 422: another request
+    assert len(ab(local, "incidents", "show", incident["id"])["public_updates"]) == 1
+    ab(local, *other)  # a new key each run by default
+    assert len(ab(local, "incidents", "show", incident["id"])["public_updates"]) == 2
+
+
 def test_rejected_deliveries_are_listed_and_shown(local: LocalStack) -> None:
     service = ab(local, "services", "create", "web")
     src = ab(local, "sources", "add", service["id"], "kapacitor")

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from alertbridge_tools import cli
-from alertbridge_tools.harness import Harness
+from alertbridge_tools.harness import Harness, HarnessApi
 
 from tests.conftest import sample
 
@@ -69,15 +69,6 @@ def _listed(out: str) -> list[Any]:
     return listed
 
 
-class _Api:
-    def __init__(self, stack: Harness) -> None:
-        self.stack = stack
-
-    def request(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
-        params = {k: v for k, v in (query or {}).items() if v is not None}
-        return self.stack.call(method, path, body, query=params).body
-
-
 def test_cli_says_when_a_listing_was_cut_and_pages_with_all(
     stack: Harness, service_id: str, capsys: Any
 ) -> None:
@@ -85,18 +76,18 @@ def test_cli_says_when_a_listing_was_cut_and_pages_with_all(
     for _ in range(4):
         _post(stack, token, NOT_JSON)
     args = cli._parser().parse_args(["deliveries", "list", "--rejected", "--limit", "3", "--json"])
-    cli.run(args, _Api(stack))  # type: ignore[arg-type]
+    cli.run(args, HarnessApi(stack))  # type: ignore[arg-type]
     out = capsys.readouterr()
     assert len(_listed(out.out)) == 3
     [line] = out.err.splitlines()
     assert "cut at 3" in line and "--cursor " in line
     cursor = line.split("--cursor ")[1].split()[0]
     args = cli._parser().parse_args(["deliveries", "list", "--rejected", "--cursor", cursor, "--json"])
-    cli.run(args, _Api(stack))  # type: ignore[arg-type]
+    cli.run(args, HarnessApi(stack))  # type: ignore[arg-type]
     out = capsys.readouterr()
     assert len(_listed(out.out)) == 1 and out.err == ""
     args = cli._parser().parse_args(["deliveries", "list", "--rejected", "--limit", "3", "--all", "--json"])
-    cli.run(args, _Api(stack))  # type: ignore[arg-type]
+    cli.run(args, HarnessApi(stack))  # type: ignore[arg-type]
     out = capsys.readouterr()
     assert len(_listed(out.out)) == 4 and out.err == ""
 

@@ -32,7 +32,7 @@ from alertbridge.status.reads import collect
 from alertbridge.store.sources import STATUS_ATTRIBUTES
 from alertbridge_tools import cli
 from alertbridge_tools.apigw import proxy_event
-from alertbridge_tools.harness import Harness
+from alertbridge_tools.harness import Harness, HarnessApi
 from alertbridge_tools.template import ROOT, load_template
 from botocore.exceptions import ClientError
 
@@ -537,18 +537,6 @@ def test_management_api_status(stack: Harness, service_id: str) -> None:
     assert stack.call("GET", f"/api/services/{other}").body["status"] == "operational"
 
 
-class _HarnessClient:
-    """The CLI's Client, answered in-process by the harness."""
-
-    def __init__(self, stack: Harness) -> None:
-        self.stack = stack
-
-    def request(self, method: str, path: str, body: Any = None, query: Any = None) -> Any:
-        answer = self.stack.call(method, path, body, query)
-        assert answer.status < 400, answer.body
-        return answer.body
-
-
 def test_cli_status(stack: Harness, service_id: str) -> None:
     _, token = stack.add_source(service_id, "kapacitor")
     stack.post("kapacitor", token, kapacitor("CRITICAL"))
@@ -558,7 +546,7 @@ def test_cli_status(stack: Harness, service_id: str) -> None:
     def run(*args: str) -> str:
         out = io.StringIO()
         with redirect_stdout(out):
-            assert cli.run(cli._parser().parse_args(["status", *args]), _HarnessClient(stack)) == 0  # type: ignore[arg-type]
+            assert cli.run(cli._parser().parse_args(["status", *args]), HarnessApi(stack)) == 0  # type: ignore[arg-type]
         return out.getvalue()
 
     lines = run().splitlines()

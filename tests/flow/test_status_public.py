@@ -17,7 +17,7 @@ from alertbridge import runtime
 from alertbridge.status.board import public_id
 from alertbridge.store.status_page import MAX_UPDATES
 from alertbridge_tools import cli
-from alertbridge_tools.harness import Harness
+from alertbridge_tools.harness import Harness, HarnessApi
 
 from tests.conftest import sample
 from tests.flow.test_status import get, kapacitor, make_public, public
@@ -32,15 +32,9 @@ def _fresh_reads(monkeypatch: pytest.MonkeyPatch) -> None:
 def run_cli(stack: Harness, *args: str) -> str:
     """The CLI's command, its Client answered in-process by the harness; its stdout."""
 
-    class Client:
-        def request(self, method: str, path: str, body: Any = None, query: Any = None) -> Any:
-            answer = stack.call(method, path, body, query)
-            assert answer.status < 400, answer.body
-            return answer.body
-
     out = io.StringIO()
     with redirect_stdout(out):
-        assert cli.run(cli._parser().parse_args(list(args)), Client()) == 0  # type: ignore[arg-type]
+        assert cli.run(cli._parser().parse_args(list(args)), HarnessApi(stack)) == 0  # type: ignore[arg-type]
     return out.getvalue()
 
 

@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("ALERTBRIDGE_SIGN") == "1",
         help="SigV4-sign the requests to --url with your AWS credentials (also ALERTBRIDGE_SIGN=1)",
     )
+    p.add_argument(
+        "--idempotency-key",
+        default=os.environ.get("ALERTBRIDGE_IDEMPOTENCY_KEY"),
+        help="the Idempotency-Key of the command's POSTs (default: a new one each): run again with"
+        " the same key, it acts once (24 h)",
+    )
     sub = p.add_subparsers(dest="group", required=True)
 
     def cmd(parent: Any, name: str, help_: str, json_out: bool = True) -> argparse.ArgumentParser:
@@ -359,7 +365,7 @@ def show_incident(data: dict[str, Any]) -> str:
 def run(args: argparse.Namespace, api: Client) -> int:
     group, command = args.group, getattr(args, "command", None)
     if group == "services" and command == "create":
-        made = api.request("POST", "/api/services", {"name": args.name})
+        made = api.request("POST", "/api/services", {"name": args.name}, once=True)
         emit(
             args,
             {"id": made["id"], "name": made["name"]},
@@ -458,10 +464,14 @@ def run(args: argparse.Namespace, api: Client) -> int:
     elif group == "incidents" and command in ("ack", "resolve"):
         action = "acknowledge" if command == "ack" else "resolve"
         note = {"note": args.note} if args.note else None
-        emit(args, api.request("POST", f"/api/incidents/{args.incident_id}/{action}", note), show_incident)
+        emit(
+            args,
+            api.request("POST", f"/api/incidents/{args.incident_id}/{action}", note, once=True),
+            show_incident,
+        )
     elif group == "incidents" and command == "update":
         body = {"message": args.message} | ({"phase": args.phase} if args.phase else {})
-        data = api.request("POST", f"/api/incidents/{args.incident_id}/updates", body)
+        data = api.request("POST", f"/api/incidents/{args.incident_id}/updates", body, once=True)
         emit(args, data, _public_updates_text)
     elif group == "deliveries" and command == "list":
         flags = (
@@ -516,7 +526,7 @@ def run(args: argparse.Namespace, api: Client) -> int:
         results = []
         for n, delivery_id in enumerate(ids, 1):
             try:
-                answer = api.request("POST", f"/api/deliveries/{delivery_id}/replay")
+                answer = api.request("POST", f"/api/deliveries/{delivery_id}/replay", once=True)
                 results.append({"id": delivery_id, "status": "replayed", **answer})
             except ApiError as exc:
                 results.append({"id": delivery_id, "status": "failed", "error": exc.message})
@@ -546,7 +556,7 @@ def run(args: argparse.Namespace, api: Client) -> int:
         ]
         if not kinds:
             raise SystemExit(f"alertbridge: service {args.service_id} has no {args.source} source")
-        answer = api.request("POST", f"/api/sources/{kinds[0]['id']}/test-alert")
+        answer = api.request("POST", f"/api/sources/{kinds[0]['id']}/test-alert", once=True)
         emit(args, answer, lambda d: f"test alert sent: delivery {d['delivery_id']}, {d['outcome']}")
     return 0
 
@@ -592,7 +602,7 @@ def _rules(args: argparse.Namespace, api: Client) -> None:
         body = {**_read_rule(args.rule), **version}
         if args.position is not None:
             body["position"] = args.position
-        made = api.request("POST", base, body)
+        made = api.request("POST", base, body, once=True)
         emit(
             args,
             made,
@@ -619,7 +629,9 @@ def _rules(args: argparse.Namespace, api: Client) -> None:
             ),
         )
     elif args.command == "move":
-        data = api.request("POST", f"{base}/{args.rule_id}/move", {"position": args.position, **version})
+        data = api.request(
+            "POST", f"{base}/{args.rule_id}/move", {"position": args.position, **version}, once=True
+        )
         emit(args, data, lambda d: f"moved {args.rule_id} to {args.position} (rules version {d['version']})")
     elif args.command == "remove":
         query = {k: str(v) for k, v in version.items()}
@@ -695,7 +707,7 @@ def _notifications(args: argparse.Namespace, api: Client) -> int:
         data = api.request("DELETE", f"/api/channels/{args.channel_id}")
         emit(args, data, lambda d: f"removed channel {d['id']}")
     elif group == "channels" and command == "test":
-        data = api.request("POST", f"/api/channels/{args.channel_id}/test")
+        data = api.request("POST", f"/api/channels/{args.channel_id}/test", once=True)
         emit(
             args,
             data,
@@ -737,7 +749,7 @@ def _maintenance(args: argparse.Namespace, api: Client) -> None:
         if recurring["days"]:
             recurring["days"] = [d.strip() for d in str(recurring["days"]).split(",") if d.strip()]
         body |= {k: v for k, v in (one_off | recurring).items() if v is not None}
-        made = api.request("POST", f"/api/services/{args.service_id}/maintenance", body)
+        made = api.request("POST", f"/api/services/{args.service_id}/maintenance", body, once=True)
         emit(args, made, lambda d: f"added maintenance window {d['id']}: {_when(d)}")
     elif args.command == "list":
         query = {"service": args.service_id} if args.service_id else None
@@ -869,9 +881,9 @@ def _main(args: argparse.Namespace) -> int:
     try:
         sign_region = (args.region or "us-east-1") if args.sign else None
         api = (
-            Client.for_stack(args.stack, args.region)
+            Client.for_stack(args.stack, args.region, idempotency_key=args.idempotency_key)
             if args.stack
-            else Client(args.url or _no_url(), sign_region=sign_region)
+            else Client(args.url or _no_url(), sign_region=sign_region, idempotency_key=args.idempotency_key)
         )
         if args.group == "demo":
             from alertbridge_tools import demo  # noqa: PLC0415

@@ -8,9 +8,11 @@ from __future__ import annotations
 import base64
 import contextvars
 import json
+import math
 import os
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,20 +33,26 @@ from alertbridge_tools.template import REGION, TEMPLATE, Stack, create_stack
 
 @dataclass
 class LambdaContext:
-    """What Powertools reads from the Lambda context."""
+    """What Powertools reads from the Lambda context; the time left counts down from the
+    function's Timeout, as on Lambda (Powertools' idempotency reads it)."""
 
     function_name: str
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = ""
     aws_request_id: str = ""
+    deadline: float = math.inf  # time.monotonic() when the invocation times out
 
     @classmethod
-    def for_function(cls, name: str) -> LambdaContext:
+    def for_function(cls, name: str, timeout: float = 3) -> LambdaContext:
         return cls(
             function_name=name,
             invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{name}",
             aws_request_id=str(uuid.uuid4()),
+            deadline=time.monotonic() + timeout,
         )
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -61,10 +69,12 @@ class _Environments:
     per-invocation state, e.g. the resolver's current event). The first is ``handlers[function]``
     (tests may replace it), the others are the pool's own."""
 
-    def __init__(self, harness: Harness, function: str, limit: int) -> None:
+    def __init__(self, harness: Harness, function: str, limit: int, timeout: float = 3) -> None:
+        """``timeout``: the function's, in seconds (its invocations' context counts down from it)."""
         self._harness = harness
         self._function = function
         self._limit = limit
+        self._timeout = timeout
         self._idle: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._idle.put(0)
         self._more: list[Handler] = []
@@ -89,7 +99,7 @@ class _Environments:
             # its own execution environment: other functions' invocations do not see them; and
             # its role's keys to sign its AWS calls with.
             run = contextvars.copy_context().run
-            context = LambdaContext.for_function(self._function)
+            context = LambdaContext.for_function(self._function, self._timeout)
             result: dict[str, Any] = run(
                 self._harness.run_as, self._function, logs.invoke, handler, event, context
             )
@@ -126,8 +136,8 @@ class Harness:
         roles.install()  # ... and each signs its AWS calls with its own role's keys
         self.roles = roles.create_roles(stack)
         self._environments = {
-            name: _Environments(self, name, max(1, (concurrency or {}).get(name, 1)))
-            for name in stack.functions
+            name: _Environments(self, name, max(1, (concurrency or {}).get(name, 1)), function.timeout)
+            for name, function in stack.functions.items()
         }
         # Grows with every function invocation and every item Time to Live deletes: the local stack
         # snapshots after activity (a sweep alone changes the state too).
@@ -267,11 +277,16 @@ class Harness:
         return self.request(heartbeat_event(token, method, body))
 
     def call(
-        self, method: str, path: str, body: Any = None, query: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """A management/status API call, JSON in and out."""
         raw = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
+        headers = {"Content-Type": "application/json", "Host": "127.0.0.1", **(headers or {})}
         return self.request(
             proxy_event(method, path, resource=path, query=query, headers=headers, body=raw, binary=False)
         )
@@ -333,3 +348,29 @@ class Harness:
                     for message in emulated._messages:
                         message.delayed_until -= shift
                         message.visible_at -= shift
+
+
+class HarnessApi:
+    """The CLI's ``Client``, answered in-process by the harness (``cli.run(args, HarnessApi(h))``):
+    the same ``request``, an error as its ``ApiError``."""
+
+    def __init__(self, harness: Harness) -> None:
+        self._harness = harness
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Mapping[str, str | None] | None = None,
+        *,
+        once: bool = False,
+    ) -> Any:
+        from alertbridge_tools.client import ApiError  # noqa: PLC0415
+
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        headers = {"Idempotency-Key": str(uuid.uuid4())} if once else None
+        answer = self._harness.call(method, path, body, params, headers)
+        if answer.status >= 400:
+            raise ApiError(answer.status, str((answer.body or {}).get("error", answer.body)))
+        return answer.body

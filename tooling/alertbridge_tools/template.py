@@ -92,6 +92,7 @@ class Function:
     code_dir: Path
     handler: str  # module.attribute
     environment: dict[str, str]
+    timeout: int = 3  # seconds (Lambda's default when the template sets none)
 
     def load(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         """Import the function's handler module by path, afresh: its init runs again, as in a new
@@ -425,6 +426,7 @@ def create_stack(
             code_dir=ROOT / props["CodeUri"],
             handler=props["Handler"],
             environment={k: str(v) for k, v in env.items()},
+            timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
         )
         for event in props.get("Events", {}).values():
             if event["Type"] == "Api":

@@ -17,6 +17,7 @@ from botocore.config import Config
 from alertbridge.settings import settings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
 
@@ -190,6 +191,21 @@ def notify_queue() -> NotifyQueue:
     )
 
 
+@cache
+def idempotency_store() -> DynamoDBPersistenceLayer:
+    """Powertools' idempotency records in the table (the management API's ``Idempotency-Key``)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
+
+    return DynamoDBPersistenceLayer(
+        table_name=settings().table,
+        key_attr="PK",
+        sort_key_attr="SK",
+        static_pk_value="IDEM#management",
+        expiry_attr="expires_at",  # the table's Time to Live attribute
+        boto3_client=dynamodb(),
+    )
+
+
 def reset() -> None:
     """Forget every client and adapter (tests and the local stack switch environments)."""
     built = (
@@ -213,6 +229,7 @@ def reset() -> None:
         topic,
         notification_store,
         notify_queue,
+        idempotency_store,
     ):
         fn.cache_clear()
 

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from alertbridge import channels_ops, runtime
 from alertbridge.management.bodies import Body
+from alertbridge.management.idempotency import no_key, replay_once
 from alertbridge.management.views import channel_view, escalation_view
 from alertbridge.models.channel import ChannelKind
 from alertbridge.models.parts import Severity
@@ -49,7 +50,7 @@ class EscalationBody(Body):
     steps: list[StepBody]
 
 
-@router.post("/api/services/<service_id>/channels")
+@router.post("/api/services/<service_id>/channels", middlewares=[no_key])
 def create_channel(service_id: str, request: NewChannel) -> Response[Any]:
     channel, generated = channels_ops.add_channel(
         runtime.channel_store(),
@@ -83,7 +84,7 @@ def remove_channel(channel_id: str) -> dict[str, Any]:
     return {"id": removed.id, "service_id": removed.service_id, "removed": True}
 
 
-@router.post("/api/channels/<channel_id>/test")
+@router.post("/api/channels/<channel_id>/test", middlewares=[replay_once])
 def test_channel(channel_id: str) -> dict[str, Any]:
     """A clearly marked test notification through the real send path; its outcome."""
     channel = runtime.channel_store().get(channel_id)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from alertbridge import operations, runtime
 from alertbridge.management.bodies import Limit
+from alertbridge.management.idempotency import replay_once
 
 router = APIGatewayRouter()
 
@@ -45,7 +46,7 @@ def show_delivery(delivery_id: str) -> dict[str, Any]:
     return {**record.model_dump(mode="json"), "body": text, "body_base64": base64.b64encode(body).decode()}
 
 
-@router.post("/api/deliveries/<delivery_id>/replay")
+@router.post("/api/deliveries/<delivery_id>/replay", middlewares=[replay_once])
 def replay(delivery_id: str) -> Response[Any]:
     answer = operations.replay(runtime.source_store(), runtime.delivery_store(), runtime.ingest, delivery_id)
     return Response(answer.status, "application/json", answer.body)

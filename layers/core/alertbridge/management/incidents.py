@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field
 
 from alertbridge import operations, runtime
 from alertbridge.management.bodies import Body, Limit
+from alertbridge.management.idempotency import replay_once
 from alertbridge.management.views import incident_view, public_update_entry, public_update_view
 from alertbridge.models.records import PublicPhase
 
@@ -77,7 +78,7 @@ def show_incident(incident_id: str) -> dict[str, Any]:
     return shown
 
 
-@router.post("/api/incidents/<incident_id>/updates")
+@router.post("/api/incidents/<incident_id>/updates", middlewares=[replay_once])
 def post_update(incident_id: str, request: PublicUpdateBody) -> Response[Any]:
     incident, updates = operations.post_public_update(
         runtime.incident_store(),
@@ -91,12 +92,12 @@ def post_update(incident_id: str, request: PublicUpdateBody) -> Response[Any]:
     return Response(201, "application/json", body)
 
 
-@router.post("/api/incidents/<incident_id>/acknowledge")
+@router.post("/api/incidents/<incident_id>/acknowledge", middlewares=[replay_once])
 def acknowledge(incident_id: str, request: PersonAction | None = None) -> dict[str, Any]:
     return _act(incident_id, "acknowledge", request)
 
 
-@router.post("/api/incidents/<incident_id>/resolve")
+@router.post("/api/incidents/<incident_id>/resolve", middlewares=[replay_once])
 def resolve(incident_id: str, request: PersonAction | None = None) -> dict[str, Any]:
     return _act(incident_id, "resolve", request)
 

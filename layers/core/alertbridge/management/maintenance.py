@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from alertbridge import runtime
 from alertbridge.maintenance import Window
 from alertbridge.management.bodies import NewWindow
+from alertbridge.management.idempotency import replay_once
 from alertbridge.management.views import window_view
 from alertbridge.store.sources import new_id
 from alertbridge.timestamps import now
@@ -22,7 +23,7 @@ from alertbridge.timestamps import now
 router = APIGatewayRouter()
 
 
-@router.post("/api/services/<service_id>/maintenance")
+@router.post("/api/services/<service_id>/maintenance", middlewares=[replay_once])
 def add_window(service_id: str, request: NewWindow) -> Response[Any]:
     runtime.source_store().get_service(service_id)
     window = Window(

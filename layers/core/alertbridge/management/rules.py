@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from alertbridge import operations, runtime
 from alertbridge.management.bodies import NewRule, RuleMove, RuleTest
+from alertbridge.management.idempotency import replay_once
 from alertbridge.management.views import rule_set_view, rule_view
 
 router = APIGatewayRouter()
@@ -20,7 +21,7 @@ def list_rules(service_id: str) -> dict[str, Any]:
     return rule_set_view(operations.list_rules(runtime.source_store(), runtime.rule_store(), service_id))
 
 
-@router.post("/api/services/<service_id>/rules")
+@router.post("/api/services/<service_id>/rules", middlewares=[replay_once])
 def add_rule(service_id: str, request: NewRule) -> Response[Any]:
     saved, rule = operations.add_rule(
         runtime.source_store(),
@@ -57,7 +58,7 @@ def show_rule(service_id: str, rule_id: str) -> dict[str, Any]:
     return rule_view(operations.show_rule(runtime.source_store(), runtime.rule_store(), service_id, rule_id))
 
 
-@router.post("/api/services/<service_id>/rules/<rule_id>/move")
+@router.post("/api/services/<service_id>/rules/<rule_id>/move", middlewares=[replay_once])
 def move_rule(service_id: str, rule_id: str, request: RuleMove) -> dict[str, Any]:
     saved = operations.move_rule(
         runtime.source_store(),

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from alertbridge import operations, runtime
 from alertbridge.management.bodies import Body
+from alertbridge.management.idempotency import replay_once
 from alertbridge.management.views import health_view
 
 router = APIGatewayRouter()
@@ -31,7 +32,7 @@ class PublicChange(Body):
     show_titles: bool | None = None
 
 
-@router.post("/api/services")
+@router.post("/api/services", middlewares=[replay_once])
 def create_service(request: NewService) -> Response[Any]:
     service = operations.create_service(runtime.source_store(), request.name)
     return Response(201, "application/json", {"id": service.id, "name": service.name})

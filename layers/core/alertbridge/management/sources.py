@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from alertbridge import operations, runtime
 from alertbridge.management.bodies import Body
+from alertbridge.management.idempotency import no_key, replay_once
 from alertbridge.management.views import base_url, health_view, source_view, token_view
 from alertbridge.models.parts import Severity
 from alertbridge.models.records import (
@@ -85,7 +86,7 @@ class SettingsChange(_Quiet):
     clear_resolve_after_quiet: bool = False
 
 
-@router.post("/api/services/<service_id>/sources")
+@router.post("/api/services/<service_id>/sources", middlewares=[no_key])
 def add_source(service_id: str, request: NewSource) -> Response[Any]:
     settings = SourceSettings(
         recovery_policy=request.recovery_policy,
@@ -113,7 +114,7 @@ def list_sources(service_id: str) -> list[dict[str, Any]]:
     return [health_view(h) for h in found]
 
 
-@router.post("/api/sources/<source_id>/rotate")
+@router.post("/api/sources/<source_id>/rotate", middlewares=[no_key])
 def rotate_token(source_id: str) -> dict[str, Any]:
     record, token = operations.rotate_token(runtime.source_store(), source_id)
     return token_view(record, token, base_url(router.current_event))
@@ -145,7 +146,7 @@ def change_settings(source_id: str, change: SettingsChange) -> dict[str, Any]:
     return source_view(record)
 
 
-@router.post("/api/sources/<source_id>/test-alert")
+@router.post("/api/sources/<source_id>/test-alert", middlewares=[replay_once])
 def test_alert(source_id: str) -> Response[Any]:
     answer = operations.send_test_alert(runtime.source_store(), runtime.ingest, source_id)
     return Response(answer.status, "application/json", answer.body)
