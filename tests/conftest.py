@@ -86,6 +86,22 @@ def service_id(stack: Harness) -> str:
     return runtime.source_store().create_service("checkout").id
 
 
+# A Kapacitor alert that opens an incident (``incident_id``).
+CRITICAL = b'{"id":"cpu:web-1","message":"cpu is CRITICAL","level":"CRITICAL","time":"2026-11-23T10:00:00Z"}'
+
+
+@pytest.fixture
+def incident_id(stack: Harness, service_id: str) -> str:
+    """An open incident of ``service_id``, through the webhook and the incident function."""
+    from alertbridge import runtime
+
+    _, token = stack.add_source(service_id, "kapacitor")
+    assert stack.post("kapacitor", token, CRITICAL).status == 202
+    stack.pump()
+    [incident] = runtime.incident_store().list_open(service_id)
+    return incident.id
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """A moto server on loopback (HTTP, concurrent clients): for tests where concurrency must be real."""

@@ -12,7 +12,7 @@ import pytest
 from alertbridge import runtime
 from alertbridge_tools.harness import Harness
 
-from tests.flow.test_management import CRITICAL, call
+from tests.flow.test_management import call
 
 THREADS = 16
 
@@ -24,13 +24,8 @@ def stack(moto_server: str) -> Iterator[Harness]:
     runtime.reset()
 
 
-def test_one_key_sent_sixteen_times_at_once_posts_one_update(stack: Harness) -> None:
-    service_id = runtime.source_store().create_service("payments").id
-    _, token = stack.add_source(service_id, "kapacitor")
-    assert stack.post("kapacitor", token, CRITICAL).status == 202
-    stack.pump()
-    [incident] = runtime.incident_store().list_open(service_id)
-    path = f"/api/incidents/{incident.id}/updates"
+def test_one_key_sent_sixteen_times_at_once_posts_one_update(stack: Harness, incident_id: str) -> None:
+    path = f"/api/incidents/{incident_id}/updates"
     barrier = threading.Barrier(THREADS)
 
     def send(_: int) -> tuple[int, object]:
@@ -43,5 +38,5 @@ def test_one_key_sent_sixteen_times_at_once_posts_one_update(stack: Harness) -> 
     statuses = [status for status, _ in answers]
     assert set(statuses) <= {201, 409} and 201 in statuses
     assert len({str(body) for status, body in answers if status == 201}) == 1  # one answer, replayed
-    updates = runtime.status_page_store().updates([incident.id])[incident.id]
+    updates = runtime.status_page_store().updates([incident_id])[incident_id]
     assert [u.message for u in updates] == ["Rolling back."]

@@ -76,18 +76,18 @@ def test_cli_says_when_a_listing_was_cut_and_pages_with_all(
     for _ in range(4):
         _post(stack, token, NOT_JSON)
     args = cli._parser().parse_args(["deliveries", "list", "--rejected", "--limit", "3", "--json"])
-    cli.run(args, HarnessApi(stack))  # type: ignore[arg-type]
+    cli.run(args, HarnessApi(stack))
     out = capsys.readouterr()
     assert len(_listed(out.out)) == 3
     [line] = out.err.splitlines()
     assert "cut at 3" in line and "--cursor " in line
     cursor = line.split("--cursor ")[1].split()[0]
     args = cli._parser().parse_args(["deliveries", "list", "--rejected", "--cursor", cursor, "--json"])
-    cli.run(args, HarnessApi(stack))  # type: ignore[arg-type]
+    cli.run(args, HarnessApi(stack))
     out = capsys.readouterr()
     assert len(_listed(out.out)) == 1 and out.err == ""
     args = cli._parser().parse_args(["deliveries", "list", "--rejected", "--limit", "3", "--all", "--json"])
-    cli.run(args, HarnessApi(stack))  # type: ignore[arg-type]
+    cli.run(args, HarnessApi(stack))
     out = capsys.readouterr()
     assert len(_listed(out.out)) == 4 and out.err == ""
 

@@ -14,17 +14,8 @@ from alertbridge import operations, runtime
 from alertbridge.management import idempotency
 from alertbridge_tools.harness import Harness, Response
 
-from tests.flow.test_management import CRITICAL, call
+from tests.flow.test_management import call
 from tests.meta.test_data_model_doc import documented_kinds
-
-
-@pytest.fixture
-def incident_id(stack: Harness, service_id: str) -> str:
-    _, token = stack.add_source(service_id, "kapacitor")
-    assert stack.post("kapacitor", token, CRITICAL).status == 202
-    stack.pump()
-    [incident] = runtime.incident_store().list_open(service_id)
-    return incident.id
 
 
 def keyed(stack: Harness, path: str, body: Any, key: str) -> Response:

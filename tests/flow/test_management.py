@@ -17,7 +17,6 @@ from alertbridge_tools.harness import Harness, Response
 from tests.conftest import ROOT
 
 ANA = "arn:aws:iam::123456789012:user/ana"
-CRITICAL = b'{"id":"cpu:web-1","message":"cpu is CRITICAL","level":"CRITICAL","time":"2026-11-23T10:00:00Z"}'
 
 
 def call(
@@ -44,15 +43,6 @@ def call(
     )
     event["requestContext"]["identity"].update(identity or {})
     return stack.request(event)
-
-
-@pytest.fixture
-def incident_id(stack: Harness, service_id: str) -> str:
-    _, token = stack.add_source(service_id, "kapacitor")
-    assert stack.post("kapacitor", token, CRITICAL).status == 202
-    stack.pump()
-    [incident] = runtime.incident_store().list_open(service_id)
-    return incident.id
 
 
 # --- who acknowledged, who resolved -----------------------------------------------------------------

@@ -546,7 +546,7 @@ def test_cli_status(stack: Harness, service_id: str) -> None:
     def run(*args: str) -> str:
         out = io.StringIO()
         with redirect_stdout(out):
-            assert cli.run(cli._parser().parse_args(["status", *args]), HarnessApi(stack)) == 0  # type: ignore[arg-type]
+            assert cli.run(cli._parser().parse_args(["status", *args]), HarnessApi(stack)) == 0
         return out.getvalue()
 
     lines = run().splitlines()

@@ -34,7 +34,7 @@ def run_cli(stack: Harness, *args: str) -> str:
 
     out = io.StringIO()
     with redirect_stdout(out):
-        assert cli.run(cli._parser().parse_args(list(args)), HarnessApi(stack)) == 0  # type: ignore[arg-type]
+        assert cli.run(cli._parser().parse_args(list(args)), HarnessApi(stack)) == 0
     return out.getvalue()
 
 

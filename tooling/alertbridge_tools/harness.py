@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 from alertbridge import runtime, timestamps
@@ -26,6 +27,7 @@ from botocore.config import Config
 
 from alertbridge_tools import logs, moto_streams, moto_ttl, roles
 from alertbridge_tools.apigw import heartbeat_event, proxy_event, webhook_event
+from alertbridge_tools.client import ApiError, Client
 from alertbridge_tools.esm import Handler, PollResult, QueuePoller
 from alertbridge_tools.streams import StreamPoller
 from alertbridge_tools.template import REGION, TEMPLATE, Stack, create_stack
@@ -277,16 +279,11 @@ class Harness:
         return self.request(heartbeat_event(token, method, body))
 
     def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        query: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
+        self, method: str, path: str, body: Any = None, query: Mapping[str, str] | None = None
     ) -> Response:
         """A management/status API call, JSON in and out."""
         raw = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "Host": "127.0.0.1", **(headers or {})}
+        headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
         return self.request(
             proxy_event(method, path, resource=path, query=query, headers=headers, body=raw, binary=False)
         )
@@ -350,27 +347,28 @@ class Harness:
                         message.visible_at -= shift
 
 
-class HarnessApi:
-    """The CLI's ``Client``, answered in-process by the harness (``cli.run(args, HarnessApi(h))``):
-    the same ``request``, an error as its ``ApiError``."""
+class HarnessApi(Client):
+    """The CLI's ``Client`` (``cli.run(args, HarnessApi(h))``), its requests answered in-process by
+    the harness instead of over HTTP: the same headers (``Idempotency-Key``), errors and retries."""
 
     def __init__(self, harness: Harness) -> None:
+        super().__init__("http://127.0.0.1")
         self._harness = harness
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        query: Mapping[str, str | None] | None = None,
-        *,
-        once: bool = False,
-    ) -> Any:
-        from alertbridge_tools.client import ApiError  # noqa: PLC0415
-
-        params = {k: v for k, v in (query or {}).items() if v is not None}
-        headers = {"Idempotency-Key": str(uuid.uuid4())} if once else None
-        answer = self._harness.call(method, path, body, params, headers)
+    def _send(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> Any:
+        parts = urlsplit(url)
+        answer = self._harness.request(
+            proxy_event(
+                method,
+                parts.path,
+                resource=parts.path,
+                query=dict(parse_qsl(parts.query)) or None,
+                headers={"Host": "127.0.0.1", **headers},
+                body=data,
+                binary=False,
+            )
+        )
         if answer.status >= 400:
-            raise ApiError(answer.status, str((answer.body or {}).get("error", answer.body)))
+            body = answer.body if isinstance(answer.body, dict) else {}
+            raise ApiError(answer.status, str(body.get("error") or body.get("message") or answer.body))
         return answer.body
