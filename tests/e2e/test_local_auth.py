@@ -13,7 +13,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from alertbridge_tools.demo import post_webhook
 from alertbridge_tools.local import LocalStack
 
 from tests.e2e.helpers import ab as run_cli
+from tests.e2e.helpers import wait_for
 
 RESTRICTED = {"RestrictThreatStackSourceIps": "true"}
 
@@ -71,13 +71,6 @@ def http(
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
-
-
-def wait_for(predicate: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return value
 
 
 def test_an_unsigned_management_call_is_refused_as_api_gateway_does(local: LocalStack) -> None:
