@@ -120,11 +120,12 @@ def test_samconfig_has_dev_and_prod() -> None:
     assert 'Stage=\\"prod\\"' in text
 
 
-@pytest.mark.parametrize("function", [*vendors.SOURCES, "incidents"])
+@pytest.mark.parametrize("function", [*vendors.SOURCES, "incidents", "checker"])
 def test_init_creates_only_the_clients_every_request_needs(function: str) -> None:
     """A cold start pays for what its init builds: an ingest function needs DynamoDB and the bus on
     every request (S3 only for the rare body too large for an item: created by the first), the
-    incident function DynamoDB alone; neither loads the other's logic."""
+    incident function DynamoDB alone; neither loads the other's logic. The checker reads when a
+    source was last heard from, never a delivery record: it does not build their models."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     probe = [
         sys.executable,
@@ -133,7 +134,9 @@ def test_init_creates_only_the_clients_every_request_needs(function: str) -> Non
     ]
     done = subprocess.run(probe, capture_output=True, text=True, cwd=ROOT, env=env, check=True, timeout=120)
     init = json.loads(done.stdout.splitlines()[-1])
-    if function == "incidents":
+    if function == "checker":
+        assert not {"alertbridge.models.delivery", "alertbridge.ingest"} & set(init["modules"])
+    elif function == "incidents":
         assert init["clients"] == ["dynamodb"]
         assert "alertbridge.ingest" not in init["modules"] and "alertbridge.vendors" not in init["modules"]
     else:

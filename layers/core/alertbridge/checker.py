@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from alertbridge import decisions, escalation
@@ -40,19 +39,35 @@ QuietNow = Callable[[str, datetime], bool]
 TIMEOUT_TRIES = 5
 
 
-@dataclass(frozen=True)
 class Checker:
-    due: DueIndex
-    notes: NotificationStore
-    incidents: IncidentStore
-    channels: ChannelStore
-    queue: NotifyQueue
-    sources: SourceStore
-    seen: HeartbeatStore
-    deliveries: DeliveryStore
-    publisher: Publisher
-    quiet_now: QuietNow
-    names: dict[str, str] = field(default_factory=dict)  # service id -> name
+    """The due items' orchestrator, on the adapters it is given. (A plain class, as the notifier:
+    a dataclass would compile its generated methods at every cold start.)"""
+
+    def __init__(
+        self,
+        *,
+        due: DueIndex,
+        notes: NotificationStore,
+        incidents: IncidentStore,
+        channels: ChannelStore,
+        queue: NotifyQueue,
+        sources: SourceStore,
+        seen: HeartbeatStore,
+        deliveries: DeliveryStore,
+        publisher: Publisher,
+        quiet_now: QuietNow,
+    ) -> None:
+        self.due = due
+        self.notes = notes
+        self.incidents = incidents
+        self.channels = channels
+        self.queue = queue
+        self.sources = sources
+        self.seen = seen
+        self.deliveries = deliveries
+        self.publisher = publisher
+        self.quiet_now = quiet_now
+        self.names: dict[str, str] = {}  # service id -> name
 
     def run(self, at: datetime) -> dict[str, int]:
         """Act on every due item; what was found, counted by kind and outcome ("src.silent": 1)."""

@@ -20,7 +20,6 @@ signal implies, and at most one incident is open.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -56,17 +55,25 @@ class Applied(NamedTuple):
     incident_id: str | None
 
 
-@dataclass
 class Decision:
     """Episodes to write, keyed by seq, with the version each must still have (None: must not exist).
 
     ``basis`` is the (seq, version) of the latest episode the decision was made on: the write must
     fail if that episode changed meanwhile, even when the decision only creates a new episode.
+    (A plain class: a dataclass would compile its generated methods at every cold start.)
     """
 
-    writes: dict[int, tuple[Incident, int | None]] = field(default_factory=dict)
-    results: list[Applied] = field(default_factory=list)
-    basis: tuple[int, int] | None = None
+    __slots__ = ("basis", "results", "writes")
+
+    def __init__(
+        self,
+        writes: dict[int, tuple[Incident, int | None]] | None = None,
+        results: list[Applied] | None = None,
+        basis: tuple[int, int] | None = None,
+    ) -> None:
+        self.writes = {} if writes is None else writes
+        self.results = [] if results is None else results
+        self.basis = basis
 
     def tally(self) -> dict[str, int]:
         out: dict[str, int] = {}

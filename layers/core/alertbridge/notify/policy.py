@@ -13,9 +13,8 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Self
 
 from alertbridge.models.channel import Channel
 from alertbridge.models.incident_event import IncidentEvent
@@ -67,18 +66,23 @@ class RateWindow(NamedTuple):
         return "send" if self.sent < cap else "digest"
 
 
-@dataclass(frozen=True)
-class EscalationStep:
-    """After ``after_seconds`` still triggered, notify ``channel_ids``."""
-
+class _Step(NamedTuple):
     after_seconds: int
     channel_ids: tuple[str, ...]
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.after_seconds <= MAX_AFTER:
+
+class EscalationStep(_Step):
+    """After ``after_seconds`` still triggered, notify ``channel_ids``; checked when made. (A
+    NamedTuple: a frozen dataclass would compile its generated methods at every cold start.)"""
+
+    __slots__ = ()
+
+    def __new__(cls, after_seconds: int, channel_ids: tuple[str, ...]) -> Self:
+        if not 0 <= after_seconds <= MAX_AFTER:
             raise ValueError(f"after must be between 0 and {MAX_AFTER} seconds")
-        if not self.channel_ids:
+        if not channel_ids:
             raise ValueError("an escalation step notifies at least one channel")
+        return super().__new__(cls, after_seconds, channel_ids)
 
 
 def parse_after(text: str) -> int:

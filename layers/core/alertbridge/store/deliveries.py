@@ -15,9 +15,9 @@ import secrets
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from alertbridge.models.delivery import DeliveryRecord
 from alertbridge.store.sources import NotFound
 from alertbridge.store.table import decode_cursor, encode_cursor, from_item, to_item
 from alertbridge.timestamps import now
@@ -25,6 +25,8 @@ from alertbridge.timestamps import now
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
+
+    from alertbridge.models.delivery import DeliveryRecord
 
 ITEM_BUDGET = 380 * 1024  # what one delivery item may use of DynamoDB's 400 KB (the rest: names, overhead)
 PAGE_READ = 200  # items a filtered listing reads per query (DynamoDB also stops each at 1 MB)
@@ -109,7 +111,7 @@ class DeliveryStore:
         else:
             packed = data.get("body", b"")
         body = zlib.decompressobj().decompress(packed) if packed else b""
-        return DeliveryRecord.model_validate(_record(data)), body
+        return _model().model_validate(_record(data)), body
 
     def latest_at(self, source_id: str) -> datetime | None:
         """When the source's latest delivery arrived (any outcome), or None: one item read."""
@@ -138,8 +140,8 @@ class DeliveryStore:
             "TableName": self._table,
             "KeyConditionExpression": "PK = :pk",
             "ExpressionAttributeValues": to_item({":pk": f"DLV#{source_id}"}),
-            "ProjectionExpression": ", ".join(f"#{name}" for name in _LISTED),
-            "ExpressionAttributeNames": {f"#{name}": name for name in _LISTED},
+            "ProjectionExpression": ", ".join(f"#{name}" for name in _listed()),
+            "ExpressionAttributeNames": {f"#{name}": name for name in _listed()},
             "ScanIndexForward": False,
             "Limit": max(limit, PAGE_READ) if only else limit,
         }
@@ -155,7 +157,7 @@ class DeliveryStore:
             if start:
                 kwargs["ExclusiveStartKey"] = start
             resp = self._db.query(**kwargs)
-            records += [DeliveryRecord.model_validate(_record(from_item(i))) for i in resp.get("Items", [])]
+            records += [_model().model_validate(_record(from_item(i))) for i in resp.get("Items", [])]
             start = resp.get("LastEvaluatedKey")
             if len(records) >= limit or not start:
                 break
@@ -198,8 +200,19 @@ class DeliveryStore:
 
 _DONE_MARK = "end"  # in a several-source cursor: that source has nothing more
 
-# What a listing reads of a delivery: the record, not the body.
-_LISTED = (*DeliveryRecord.model_fields, "alerts_zz")
+
+def _model() -> type[DeliveryRecord]:
+    """The record's model, loaded when a record is first read or listed: the checker, which only
+    asks when a source last sent something, never builds its validators at init."""
+    from alertbridge.models.delivery import DeliveryRecord  # noqa: PLC0415
+
+    return DeliveryRecord
+
+
+@cache
+def _listed() -> tuple[str, ...]:
+    """What a listing reads of a delivery: the record, not the body."""
+    return (*_model().model_fields, "alerts_zz")
 
 
 def _record(data: dict[str, Any]) -> dict[str, Any]:
