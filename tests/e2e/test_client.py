@@ -7,13 +7,14 @@ import json
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 
 import boto3
 import pytest
 from alertbridge_tools import client
 from alertbridge_tools.client import ApiError, Client
 
-from tests.flow.receivers import Receiver, answer, receivers, sequence
+from tests.flow.receivers import Receiver, answer, hang, receivers, sequence
 
 
 def test_for_stack_reads_the_api_url_from_the_outputs_and_signs(aws: None) -> None:
@@ -90,3 +91,20 @@ def test_nothing_listening_is_tried_again_then_one_line() -> None:
     with pytest.raises(ApiError, match="cannot reach") as failed:
         Client(f"http://127.0.0.1:{port}").request("GET", "/api/services")
     assert failed.value.status == 0
+
+
+def _drop(handler: BaseHTTPRequestHandler) -> None:
+    """Closes the connection without an answer (a load balancer restarting, a reset)."""
+    handler.close_connection = True
+
+
+def test_a_connection_closed_without_an_answer_is_tried_again(receiver: Callable[..., Receiver]) -> None:
+    api = receiver(sequence(_drop, answer(200, b'{"ok": true}')))
+    assert Client(api.url).request("POST", "/x", {}, once=True) == {"ok": True}
+    assert len(api.requests) == 2
+
+
+def test_an_answer_slower_than_the_timeout_is_tried_again(receiver: Callable[..., Receiver]) -> None:
+    api = receiver(sequence(hang(1.5), answer(200, b"{}")))
+    assert Client(api.url, timeout=0.5).request("POST", "/x", {}, once=True) == {}
+    assert len(api.requests) == 2

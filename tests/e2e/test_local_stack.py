@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -148,6 +149,14 @@ def test_a_public_update_run_again_with_its_idempotency_key_is_posted_once(local
     assert len(ab(local, "incidents", "show", incident["id"])["public_updates"]) == 1
     ab(local, *other)  # a new key each run by default
     assert len(ab(local, "incidents", "show", incident["id"])["public_updates"]) == 2
+
+
+def test_the_functions_response_headers_reach_the_client_as_api_gateway_merges_them(
+    local: LocalStack,
+) -> None:
+    """Powertools answers with multiValueHeaders only: API Gateway sends them, and so must this."""
+    with urllib.request.urlopen(f"{local.base_url}/api/services", timeout=10) as resp:
+        assert resp.headers["Content-Type"] == "application/json"
 
 
 def test_rejected_deliveries_are_listed_and_shown(local: LocalStack) -> None:

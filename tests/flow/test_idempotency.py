@@ -6,12 +6,14 @@ tests/concurrency/test_idempotency_concurrent.py."""
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from alertbridge import operations, runtime
 from alertbridge.management import idempotency
+from alertbridge_tools.apigw import proxy_event, response_headers
 from alertbridge_tools.harness import Harness, Response
 
 from tests.flow.test_management import call
@@ -93,6 +95,8 @@ def test_routes_whose_answer_holds_a_secret_refuse_a_key(stack: Harness, service
         "k",
     )
     assert channel.status == 400
+    source, _ = stack.add_source(service_id, "heroku")
+    assert keyed(stack, f"/api/sources/{source.id}/rotate", None, "k").status == 400
     assert records(stack) == []  # nothing holding a secret was kept
 
 
@@ -131,17 +135,55 @@ def test_a_key_whose_lambda_timed_out_is_free_once_the_timeout_has_passed(
     stack: Harness, incident_id: str
 ) -> None:
     """The first request's record says in progress until its Lambda's timeout: a retry meanwhile is
-    a 409; after it, the retry runs (the record is not kept in progress for the key's whole day).
-    Powertools reads the wall clock here, not the harness's: the timeout is 0.5 s, waited for."""
+    a 409 with Retry-After; after it, the retry runs (the record is not kept in progress for the
+    key's whole day). Powertools reads the wall clock, so the timeout is moved into the past."""
     path = f"/api/incidents/{incident_id}/updates"
-    persistence = runtime.idempotency_store()
-    persistence.configure(
-        idempotency.config(None), f"{idempotency._run.__module__}.{idempotency._run.__qualname__}"
-    )
+    persistence = runtime.idempotency_store(idempotency.configure)
     request = {"scope": ["k", "POST", path], "body": '{"message": "m"}'}
-    persistence.save_inprogress(data=request, remaining_time_in_millis=500)  # then the Lambda died
+    persistence.save_inprogress(data=request, remaining_time_in_millis=29_000)  # then the Lambda died
     busy = keyed(stack, path, {"message": "m"}, "k")
     assert busy.status == 409 and "in progress" in busy.body["error"]
-    time.sleep(0.6)
+    assert busy.headers.get("Retry-After") == "2"
+    [record] = records(stack)
+    assert int(record["in_progress_expiration"]["N"]) > time.time() * 1000 + 28_000  # the Lambda's 29 s
+    table = stack.stack.environment()["TABLE_NAME"]
+    boto3.client("dynamodb").update_item(
+        TableName=table,
+        Key={"PK": record["PK"], "SK": record["SK"]},
+        UpdateExpression="SET in_progress_expiration = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time() * 1000) - 1)}},
+    )
     assert keyed(stack, path, {"message": "m"}, "k").status == 201
     assert updates(incident_id) == ["m"]
+
+
+def test_an_answer_of_5xx_is_not_kept(
+    stack: Harness, service_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test alert whose ingest answered 503 (rules unreadable): the retry with its key sends it."""
+    source, _ = stack.add_source(service_id, "kapacitor")
+    real = operations.send_test_alert
+    answers = iter([SimpleNamespace(status=503, body={"error": "rules unavailable", "status": 503})])
+    monkeypatch.setattr(operations, "send_test_alert", lambda *a: next(answers, None) or real(*a))
+    path = f"/api/sources/{source.id}/test-alert"
+    assert keyed(stack, path, None, "k").status == 503
+    assert records(stack) == []
+    sent = keyed(stack, path, None, "k")
+    assert sent.status == 202 and sent.body["outcome"] == "accepted"
+    assert keyed(stack, path, None, "k").body == sent.body  # now kept: the same delivery, not another
+
+
+def test_a_replay_is_the_first_answer_byte_for_byte(stack: Harness, incident_id: str) -> None:
+    path = f"/api/incidents/{incident_id}/updates"
+    event = proxy_event(
+        "POST",
+        path,
+        resource=path,
+        headers={"Content-Type": "application/json", "Idempotency-Key": "k"},
+        body=b'{"message": "m"}',
+        binary=False,
+    )
+    first, again = stack.invoke(event), stack.invoke(event)
+    assert first is not None and again is not None
+    assert (again["statusCode"], again["body"]) == (first["statusCode"], first["body"])
+    assert response_headers(again) == response_headers(first) == [("Content-Type", "application/json")]

@@ -21,6 +21,15 @@ EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 ACCOUNT_ID = "123456789012"  # moto's default account: the local stack's
 
 
+def response_headers(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A proxy integration's answer's headers as API Gateway sends them: ``headers`` and
+    ``multiValueHeaders`` merged, a name in both taking the latter's values (Powertools' REST
+    resolver answers with ``multiValueHeaders`` only)."""
+    multi = {name: list(values) for name, values in (raw.get("multiValueHeaders") or {}).items()}
+    single = [(name, str(value)) for name, value in (raw.get("headers") or {}).items() if name not in multi]
+    return single + [(name, str(value)) for name, values in multi.items() for value in values]
+
+
 def proxy_event(
     method: str,
     path: str,

@@ -44,7 +44,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--idempotency-key",
-        default=os.environ.get("ALERTBRIDGE_IDEMPOTENCY_KEY"),
         help="the Idempotency-Key of the command's POSTs (default: a new one each): run again with"
         " the same key, it acts once (24 h)",
     )

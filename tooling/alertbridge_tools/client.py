@@ -10,6 +10,7 @@ source or channel) is sent once and never retried.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -21,7 +22,7 @@ from urllib.parse import urlencode
 
 ATTEMPTS = 4
 BACKOFF = 0.5  # seconds before the second attempt; doubled for each next one
-RETRY_AFTER_MAX = 10.0  # seconds: a longer Retry-After is not waited for
+RETRY_AFTER_MAX = 10.0  # seconds: the longest Retry-After waited for (a longer one: this long)
 TRANSIENT = frozenset({429, 502, 503, 504})
 REPEATABLE = frozenset({"GET", "PUT", "PATCH"})  # a DELETE tried again would answer 404
 
@@ -104,6 +105,10 @@ class Client:
             raise error from None
         except urllib.error.URLError as exc:
             raise _Transient(ApiError(0, f"cannot reach {self.base_url}: {exc.reason}"), None) from None
+        except (ConnectionError, http.client.HTTPException) as exc:  # e.g. closed without an answer
+            raise _Transient(
+                ApiError(0, f"the connection to {self.base_url} broke: {exc or type(exc).__name__}"), None
+            ) from None
         except TimeoutError:
             raise _Transient(
                 ApiError(0, f"no answer from {self.base_url} in {self._timeout:g} s"), None

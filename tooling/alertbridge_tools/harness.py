@@ -26,7 +26,7 @@ from alertbridge.models.records import Source, SourceSettings
 from botocore.config import Config
 
 from alertbridge_tools import logs, moto_streams, moto_ttl, roles
-from alertbridge_tools.apigw import heartbeat_event, proxy_event, webhook_event
+from alertbridge_tools.apigw import heartbeat_event, proxy_event, response_headers, webhook_event
 from alertbridge_tools.client import ApiError, Client
 from alertbridge_tools.esm import Handler, PollResult, QueuePoller
 from alertbridge_tools.streams import StreamPoller
@@ -261,7 +261,7 @@ class Harness:
             parsed = json.loads(body) if body else None
         except ValueError:
             parsed = body
-        return Response(int(raw["statusCode"]), parsed, dict(raw.get("headers") or {}))
+        return Response(int(raw["statusCode"]), parsed, dict(response_headers(raw)))
 
     def post(
         self,

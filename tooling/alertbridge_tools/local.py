@@ -338,12 +338,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve_one(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_REQUEST_BYTES:
-            self._reply(413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}')
+            self._reply(413, [("Content-Type", "application/json")], b'{"message":"Request Too Long"}')
             return
         body = self.rfile.read(length) if length else None
         url = urlsplit(self.path)
         if url.path == "/" and self.command == "GET":  # API Gateway has no root route; say what is here
-            self._reply(200, {"Content-Type": "text/plain; charset=utf-8"}, _index(self.server).encode())
+            self._reply(200, [("Content-Type", "text/plain; charset=utf-8")], _index(self.server).encode())
             return
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         harness = self.server.harness  # type: ignore[attr-defined]
@@ -352,7 +352,7 @@ class _Handler(BaseHTTPRequestHandler):
         except apigw.Refused as refused:
             self._reply(
                 403,
-                {"Content-Type": "application/json"},
+                [("Content-Type", "application/json")],
                 json.dumps(refused.body, separators=(",", ":")).encode(),
             )
             return
@@ -369,15 +369,15 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             raw = harness.invoke(event)
         except Exception:  # what Lambda reports as an invocation error
-            self._reply(502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}')
+            self._reply(502, [("Content-Type", "application/json")], b'{"message": "Internal server error"}')
             raise
         if raw is None:
             body = json.dumps({"message": apigw.MISSING_TOKEN}, separators=(",", ":")).encode()
-            self._reply(403, {"Content-Type": "application/json"}, body)
+            self._reply(403, [("Content-Type", "application/json")], body)
             return
         payload = raw.get("body") or ""
         data = _decode(payload, bool(raw.get("isBase64Encoded")))
-        self._reply(int(raw["statusCode"]), dict(raw.get("headers") or {}), data)
+        self._reply(int(raw["statusCode"]), apigw.response_headers(raw), data)
 
     def _gateway_checks(self, stack: Stack, path: str, body: bytes | None) -> dict[str, str] | None:
         """What API Gateway checks before it calls a route's function: the API's resource policy
@@ -404,9 +404,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         return identity
 
-    def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+    def _reply(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
         self.send_response(status)
-        for name, value in headers.items():
+        for name, value in headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

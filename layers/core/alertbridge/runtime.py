@@ -8,6 +8,7 @@ points everything at the local emulator; nothing here knows about it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -192,11 +193,12 @@ def notify_queue() -> NotifyQueue:
 
 
 @cache
-def idempotency_store() -> DynamoDBPersistenceLayer:
-    """Powertools' idempotency records in the table (the management API's ``Idempotency-Key``)."""
+def idempotency_store(configure: Callable[[DynamoDBPersistenceLayer], None]) -> DynamoDBPersistenceLayer:
+    """Powertools' idempotency records in the table (the management API's ``Idempotency-Key``),
+    configured by ``configure`` before it is shared."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
 
-    return DynamoDBPersistenceLayer(
+    store = DynamoDBPersistenceLayer(
         table_name=settings().table,
         key_attr="PK",
         sort_key_attr="SK",
@@ -204,6 +206,8 @@ def idempotency_store() -> DynamoDBPersistenceLayer:
         expiry_attr="expires_at",  # the table's Time to Live attribute
         boto3_client=dynamodb(),
     )
+    configure(store)
+    return store
 
 
 def reset() -> None:

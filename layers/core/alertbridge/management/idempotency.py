@@ -5,8 +5,8 @@ table (``IDEM#management``, kept ``KEEP_SECONDS`` by Time to Live).
 
 A key is scoped to its method and path; reused there with another body it is refused (422). While
 the first request still runs, another with its key is answered 409 with Retry-After. A request
-that ends in an error (the route raised: a 404 or 409 refusal, a 5xx) keeps no record, so its retry
-runs again.
+that ends in an error keeps no record, so its retry runs again: whether the route raised (a 404 or
+409 refusal, a crash) or answered 5xx itself (a test alert whose ingest answered 503).
 
 Routes whose answer holds a secret (a new source's token, a webhook channel's signing secret) take
 no key (``no_key``): a replayed answer would have to be stored, and secrets are stored only
@@ -15,9 +15,11 @@ encrypted, and never shown twice. Their clients list what exists before trying a
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
@@ -28,38 +30,17 @@ from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict impor
 from alertbridge import runtime
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+
+    RouteCall = Callable[[], Response[Any]]
 
 HEADER = "Idempotency-Key"
 KEY_MAX = 255
 KEEP_SECONDS = 24 * 3600  # how long a key is remembered
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body={"error": message, "status": status},
-        headers=headers,
-    )
-
-
-def _to_dict(response: Response[Any]) -> dict[str, Any]:
-    body = response.body
-    return {
-        "status_code": response.status_code,
-        "headers": dict(response.headers),
-        "body": body.decode() if isinstance(body, bytes) else body,
-    }
-
-
-def _from_dict(saved: dict[str, Any]) -> Response[Any]:
-    return Response(status_code=saved["status_code"], headers=saved["headers"], body=saved["body"])
-
-
-def _key(app: APIGatewayRestResolver) -> str | None:
-    return app.current_event.headers.get(HEADER)  # case-insensitive
 
 
 def replay_once(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
@@ -76,15 +57,17 @@ def replay_once(app: APIGatewayRestResolver, next_middleware: NextMiddleware) ->
         "body": event.decoded_body or "",  # as sent, base64 or not
     }
     try:
-        return _once(request=request, app=app, next_middleware=next_middleware)
+        return once(
+            runtime.idempotency_store(configure),
+            request,
+            app.lambda_context,
+            lambda: next_middleware(app),
+        )
     except IdempotencyValidationError:
         return _error(422, f"this {HEADER} was used for another request on {event.path}: use a new key")
     except IdempotencyAlreadyInProgressError:
-        return _error(
-            409,
-            f"a request with this {HEADER} is still in progress: retry in a few seconds",
-            {"Retry-After": "2"},
-        )
+        busy = f"a request with this {HEADER} is still in progress: retry in a few seconds"
+        return _error(409, busy, {"Retry-After": "2"})
 
 
 def no_key(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
@@ -99,15 +82,32 @@ def no_key(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Resp
     return next_middleware(app)
 
 
-def _run(
-    *, request: dict[str, Any], app: APIGatewayRestResolver, next_middleware: NextMiddleware
+def once(
+    store: BasePersistenceLayer,
+    request: dict[str, Any],
+    context: Any,
+    route: RouteCall,
 ) -> Response[Any]:
-    """The route itself (``request`` is what Powertools keys and checks the record by). An error
-    it raises leaves no record (Powertools deletes it): the retry runs the route again."""
-    return next_middleware(app)
+    """``route()``'s answer, or the saved answer of the request with ``request``'s key. ``context``:
+    the Lambda's, whose time left bounds how long the record says in progress."""
+    run = idempotent_function(
+        _run,
+        data_keyword_argument="request",
+        persistence_store=store,
+        config=config(context),
+        output_serializer=_SERIALIZER,
+    )
+    try:
+        response: Response[Any] = run(request=request, route=route)
+    except _NotKept as failed:
+        return failed.response
+    return response
 
 
-_SERIALIZER = CustomDictSerializer(to_dict=_to_dict, from_dict=_from_dict)
+def configure(store: BasePersistenceLayer) -> None:
+    """Once, before the store is shared: Powertools would configure it on its first use, and two
+    requests at once could each see it half configured."""
+    store.configure(config(None), FUNCTION)
 
 
 def config(context: Any) -> IdempotencyConfig:
@@ -120,15 +120,51 @@ def config(context: Any) -> IdempotencyConfig:
     return made
 
 
-def _once(
-    *, request: dict[str, Any], app: APIGatewayRestResolver, next_middleware: NextMiddleware
-) -> Response[Any]:
-    once = idempotent_function(
-        _run,
-        data_keyword_argument="request",
-        persistence_store=runtime.idempotency_store(),
-        config=config(app.lambda_context),
-        output_serializer=_SERIALIZER,
-    )
-    response: Response[Any] = once(request=request, app=app, next_middleware=next_middleware)
+class _NotKept(Exception):
+    """A 5xx the route answered: raised so that Powertools deletes the record (the retry acts)."""
+
+    def __init__(self, response: Response[Any]) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _run(*, request: dict[str, Any], route: RouteCall) -> Response[Any]:
+    """The route itself (``request`` is what Powertools keys and checks the record by)."""
+    response = route()
+    if response.status_code >= 500:
+        raise _NotKept(response)
     return response
+
+
+FUNCTION = f"{_run.__module__}.{_run.__qualname__}"  # the records' name (in their sort key)
+
+
+def _key(app: APIGatewayRestResolver) -> str | None:
+    return app.current_event.headers.get(HEADER)  # case-insensitive
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body={"error": message, "status": status},
+        headers=headers,
+    )
+
+
+def _to_dict(response: Response[Any]) -> dict[str, Any]:
+    """The answer as it went out: a body the resolver would serialize is serialized as it does
+    (compact JSON, keys in their order), so that a replay is the same bytes."""
+    body = response.body
+    if isinstance(body, bytes):
+        body = body.decode()
+    elif not isinstance(body, str) and body is not None:
+        body = json.dumps(body, separators=(",", ":"), cls=Encoder)
+    return {"status_code": response.status_code, "headers": dict(response.headers), "body": body}
+
+
+def _from_dict(saved: dict[str, Any]) -> Response[Any]:
+    return Response(status_code=saved["status_code"], headers=saved["headers"], body=saved["body"])
+
+
+_SERIALIZER = CustomDictSerializer(to_dict=_to_dict, from_dict=_from_dict)
