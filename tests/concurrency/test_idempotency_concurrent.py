@@ -47,14 +47,20 @@ def test_one_key_sent_sixteen_times_at_once_posts_one_update(
         )
         return Response(201, "application/json", incident_view(incident))
 
-    def instance(_: int) -> tuple[int, Any]:
+    # One client per instance, made before the threads start (boto3's default session is not thread-safe).
+    clients = [
+        boto3.session.Session().client("dynamodb", region_name="us-east-1", endpoint_url=moto_server)
+        for _ in range(THREADS)
+    ]
+
+    def instance(n: int) -> tuple[int, Any]:
         store = DynamoDBPersistenceLayer(
             table_name=stack.stack.environment()["TABLE_NAME"],
             key_attr="PK",
             sort_key_attr="SK",
             static_pk_value="IDEM#management",
             expiry_attr="expires_at",
-            boto3_client=boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_server),
+            boto3_client=clients[n],
         )
         idempotency.configure(store)
         barrier.wait()

@@ -349,7 +349,8 @@ class Harness:
 
 class HarnessApi(Client):
     """The CLI's ``Client`` (``cli.run(args, HarnessApi(h))``), its requests answered in-process by
-    the harness instead of over HTTP: the same headers (``Idempotency-Key``), errors and retries."""
+    the harness instead of over HTTP: the same headers (``Idempotency-Key``) and ``ApiError``s.
+    Nothing fails on the way in process, so nothing is retried."""
 
     def __init__(self, harness: Harness) -> None:
         super().__init__("http://127.0.0.1")
@@ -362,7 +363,7 @@ class HarnessApi(Client):
                 method,
                 parts.path,
                 resource=parts.path,
-                query=dict(parse_qsl(parts.query)) or None,
+                query=dict(parse_qsl(parts.query, keep_blank_values=True)) or None,
                 headers={"Host": "127.0.0.1", **headers},
                 body=data,
                 binary=False,

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Literal, NamedTuple, Self
+from typing import Any, Literal, NamedTuple, Self
 
 from alertbridge.models.channel import Channel
 from alertbridge.models.incident_event import IncidentEvent
@@ -83,6 +83,10 @@ class EscalationStep(_Step):
         if not channel_ids:
             raise ValueError("an escalation step notifies at least one channel")
         return super().__new__(cls, after_seconds, channel_ids)
+
+    @classmethod
+    def _make(cls, iterable: Iterable[Any]) -> Self:  # type: ignore[override]  # _replace checks too
+        return cls(*iterable)
 
 
 def parse_after(text: str) -> int:

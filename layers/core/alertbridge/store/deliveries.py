@@ -153,11 +153,12 @@ class DeliveryStore:
             kwargs["ExpressionAttributeValues"].update(to_item({":f": False, ":a": "accepted"}))
         start = decode_cursor(cursor)
         records: list[DeliveryRecord] = []
+        model = _model()
         while True:
             if start:
                 kwargs["ExclusiveStartKey"] = start
             resp = self._db.query(**kwargs)
-            records += [_model().model_validate(_record(from_item(i))) for i in resp.get("Items", [])]
+            records += [model.model_validate(_record(from_item(i))) for i in resp.get("Items", [])]
             start = resp.get("LastEvaluatedKey")
             if len(records) >= limit or not start:
                 break
