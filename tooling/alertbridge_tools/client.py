@@ -33,6 +33,13 @@ class ApiError(Exception):
         self.status = status
         self.message = message
 
+    @classmethod
+    def of(cls, status: int, answered: Any) -> ApiError:
+        """From an error answer's body: the API's ``error``, API Gateway's ``message``, or the text."""
+        if isinstance(answered, dict):
+            return cls(status, str(answered.get("error") or answered.get("message") or answered))
+        return cls(status, str(answered))
+
 
 class Client:
     def __init__(
@@ -76,15 +83,15 @@ class Client:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if once:
             headers["Idempotency-Key"] = self._key or str(uuid.uuid4())
-        attempts = ATTEMPTS if once or method in REPEATABLE else 1
-        for attempt in range(1, attempts + 1):
+        attempts, attempt = (ATTEMPTS if once or method in REPEATABLE else 1), 1
+        while True:
             try:
                 return self._send(method, url, data, headers)
             except _Transient as exc:
                 if attempt == attempts:
                     raise exc.error from None
                 time.sleep(exc.wait if exc.wait is not None else BACKOFF * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+                attempt += 1
 
     def _send(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> Any:
         signed = self._sign(method, url, data, headers) if self._region else headers
@@ -95,10 +102,10 @@ class Client:
         except urllib.error.HTTPError as exc:
             raw = exc.read()
             try:
-                message = json.loads(raw).get("error") or json.loads(raw).get("message") or raw.decode()
-            except (ValueError, AttributeError):
-                message = raw.decode(errors="replace")
-            error = ApiError(exc.code, str(message))
+                answered: Any = json.loads(raw)
+            except ValueError:
+                answered = raw.decode(errors="replace")
+            error = ApiError.of(exc.code, answered)
             wait = _retry_after(exc.headers.get("Retry-After"))
             if exc.code in TRANSIENT or wait is not None:
                 raise _Transient(error, wait) from None

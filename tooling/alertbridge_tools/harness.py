@@ -370,6 +370,5 @@ class HarnessApi(Client):
             )
         )
         if answer.status >= 400:
-            body = answer.body if isinstance(answer.body, dict) else {}
-            raise ApiError(answer.status, str(body.get("error") or body.get("message") or answer.body))
+            raise ApiError.of(answer.status, answer.body)
         return answer.body

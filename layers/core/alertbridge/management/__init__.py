@@ -29,6 +29,7 @@ from alertbridge.management import (
     sources,
     status,
 )
+from alertbridge.management.views import error
 from alertbridge.operations import Refused
 from alertbridge.rules import RuleInvalid
 from alertbridge.store.bus import PublishError
@@ -41,56 +42,50 @@ for module in (services, sources, rules, channels, maintenance, incidents, deliv
     app.include_router(module.router)
 
 
-def _error(status: int, message: str) -> Response[Any]:
-    return Response(
-        status_code=status, content_type="application/json", body={"error": message, "status": status}
-    )
-
-
 @app.exception_handler(RequestValidationError)
 def _invalid_request(exc: RequestValidationError) -> Response[Any]:
     # A body that is not JSON is reported at ("body", <character>): the position says nothing here.
     errors = [{**e, "loc": ("body",)} if e["type"] == "json_invalid" else e for e in exc.errors()]
-    return _error(400, f"invalid request: {validation_message(errors)}")
+    return error(400, f"invalid request: {validation_message(errors)}")
 
 
 @app.exception_handler(ValidationError)
 def _invalid(exc: ValidationError) -> Response[Any]:
-    return _error(400, f"invalid request: {validation_message(exc)}")
+    return error(400, f"invalid request: {validation_message(exc)}")
 
 
 @app.exception_handler(ChannelRejected)
 def _channel_rejected(exc: ChannelRejected) -> Response[Any]:
-    return _error(400, str(exc))
+    return error(400, str(exc))
 
 
 @app.exception_handler(RuleInvalid)
 def _rule_invalid(exc: RuleInvalid) -> Response[Any]:
-    return _error(400, f"invalid rule: {exc}")
+    return error(400, f"invalid rule: {exc}")
 
 
 @app.exception_handler([Refused, TooMany])
 def _refused(exc: Exception) -> Response[Any]:
-    return _error(409, str(exc))
+    return error(409, str(exc))
 
 
 @app.exception_handler(NotFound)
 def _not_found(exc: NotFound) -> Response[Any]:
-    return _error(404, str(exc.args[0]) if exc.args else "not found")
+    return error(404, str(exc.args[0]) if exc.args else "not found")
 
 
 @app.exception_handler(PublishError)
 def _bus_down(exc: PublishError) -> Response[Any]:
-    return _error(
+    return error(
         503, f"the bus refused the events ({exc}); the delivery is kept unpublished: replay it later"
     )
 
 
 @app.exception_handler(vendors.UnknownSource)
 def _unknown_source(exc: vendors.UnknownSource) -> Response[Any]:
-    return _error(400, f"unknown source kind {exc.args[0]!r}; one of {', '.join(vendors.KINDS)}")
+    return error(400, f"unknown source kind {exc.args[0]!r}; one of {', '.join(vendors.KINDS)}")
 
 
 @app.not_found
 def _no_route(_exc: RouteNotFound) -> Response[Any]:
-    return _error(404, f"no route {app.current_event.http_method} {app.current_event.path}")
+    return error(404, f"no route {app.current_event.http_method} {app.current_event.path}")

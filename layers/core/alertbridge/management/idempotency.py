@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict import CustomDictSerializer
 
 from alertbridge import runtime
+from alertbridge.management.views import error
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,7 +51,7 @@ def replay_once(app: APIGatewayRestResolver, next_middleware: NextMiddleware) ->
     if key is None:
         return next_middleware(app)
     if not 0 < len(key) <= KEY_MAX or not key.isascii() or not key.isprintable():
-        return _error(400, f"{HEADER} must be 1 to {KEY_MAX} printable ASCII characters")
+        return error(400, f"{HEADER} must be 1 to {KEY_MAX} printable ASCII characters")
     event = app.current_event
     request = {
         "scope": [key, event.http_method, event.path],
@@ -64,17 +65,17 @@ def replay_once(app: APIGatewayRestResolver, next_middleware: NextMiddleware) ->
             lambda: next_middleware(app),
         )
     except IdempotencyValidationError:
-        return _error(422, f"this {HEADER} was used for another request on {event.path}: use a new key")
+        return error(422, f"this {HEADER} was used for another request on {event.path}: use a new key")
     except IdempotencyAlreadyInProgressError:
         busy = f"a request with this {HEADER} is still in progress: retry in a few seconds"
-        return _error(409, busy, {"Retry-After": "2"})
+        return error(409, busy, {"Retry-After": "2"})
 
 
 def no_key(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Route middleware of the routes whose answer holds a secret: a key is refused, not ignored
     (a client that counted on it would retry into a second source or channel)."""
     if _key(app) is not None:
-        return _error(
+        return error(
             400,
             f"{HEADER} is not taken here: the answer holds a secret, which is shown once and never"
             " stored to be replayed; list what exists before you try again",
@@ -143,22 +144,11 @@ def _key(app: APIGatewayRestResolver) -> str | None:
     return app.current_event.headers.get(HEADER)  # case-insensitive
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body={"error": message, "status": status},
-        headers=headers,
-    )
-
-
 def _to_dict(response: Response[Any]) -> dict[str, Any]:
     """The answer as it went out: a body the resolver would serialize is serialized as it does
     (compact JSON, keys in their order), so that a replay is the same bytes."""
-    body = response.body
-    if isinstance(body, bytes):
-        body = body.decode()
-    elif not isinstance(body, str) and body is not None:
+    body = response.body  # the API answers JSON: a dict or list, or text already serialized
+    if not isinstance(body, str) and body is not None:
         body = json.dumps(body, separators=(",", ":"), cls=Encoder)
     return {"status_code": response.status_code, "headers": dict(response.headers), "body": body}
 

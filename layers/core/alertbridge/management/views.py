@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from alertbridge import maintenance
@@ -20,6 +21,16 @@ from alertbridge.settings import settings
 from alertbridge.status.board import public_id
 from alertbridge.store.heartbeats import Seen
 from alertbridge.timestamps import iso
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    """What goes wrong, in the API's one shape: ``{"error": ..., "status": ...}``."""
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body={"error": message, "status": status},
+        headers=headers,
+    )
 
 
 def base_url(event: APIGatewayProxyEvent) -> str:
